@@ -1,0 +1,63 @@
+"""Command line: `python -m bot` runs the bot, `python -m bot check` validates everything.
+
+A wrong setting or broken content stops the program with one clear line per problem and
+exit code 2 — never a traceback for a mistake a person can fix.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+from bot.config import ConfigError, load_settings
+from bot.content import load_content
+
+USAGE = "usage: python -m bot [run | check]"
+
+
+def main(argv: list[str]) -> int:
+    command = argv[0] if argv else "run"
+    if command == "check":
+        from bot.check import main as check_main
+
+        return check_main()
+    if command == "run":
+        return run()
+    print(USAGE, file=sys.stderr)
+    return 2
+
+
+def run() -> int:
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+    from bot import logs
+    from bot.app import ALLOWED_UPDATES, build_application
+    from bot.check import placeholders_for
+    from bot.services import Services
+    from bot.storage import prepare_file
+
+    content, problems = load_content(settings.content_dir, placeholders_for(settings))
+    if content is None:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        print("error: the content has problems; fix them (python -m bot check lists them)", file=sys.stderr)
+        return 2
+    try:
+        prepare_file(settings.database)
+    except OSError as error:
+        print(f"error: database {settings.database}: cannot create it ({error.strerror})", file=sys.stderr)
+        return 2
+
+    logs.configure(settings.token)
+    application = build_application(Services(settings=settings, content=content))
+    # run_polling stops cleanly on SIGINT and SIGTERM (what a platform sends on deploy).
+    application.run_polling(allowed_updates=ALLOWED_UPDATES, stop_signals=(signal.SIGINT, signal.SIGTERM))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

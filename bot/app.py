@@ -1,0 +1,102 @@
+"""The composition root: build the Application, in the order updates flow through it.
+
+An update enters here, the safety net sees it first, then the first flow whose handler
+matches answers it, and the fallback answers anything left. Telegram-side setup (the
+command menu, the description) happens in `post_init`, when the bot starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from telegram import BotCommand, Update
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+
+from bot import errors, safety
+from bot.services import Services
+from bot.storage import Storage
+from flows import education, fallback, handoff, home, membership, screening
+
+log = logging.getLogger(__name__)
+
+# The update types the bot handles; Telegram sends no others.
+ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
+
+# The flows in the order their handlers are tried. Deep links (`/start tms`) must come
+# before the plain /start in `home`; `fallback` must be last.
+FLOWS = [membership, education, screening, handoff, home, fallback]
+
+# Commands shown in Telegram's menu, with their description's key in ui.yaml.
+PATIENT_COMMANDS = ["start", "menu", "contact", "help"]
+
+
+def build_application(services: Services) -> Application:
+    application = (
+        ApplicationBuilder()
+        .token(services.settings.require_token())
+        .base_url(services.settings.base_url)
+        # Stays under Telegram's limits and retries after a 429's retry_after.
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    application.bot_data["services"] = services
+
+    # Group -2: remember who writes to us. Never answers, never stops the update.
+    application.add_handler(membership.recorder(), group=-2)
+    # Group -1: the safety net sees every message before any flow, and stops it there.
+    application.add_handlers(safety.handlers(), group=-1)
+    # Group 0: the flows; the first handler that matches wins.
+    for flow in FLOWS:
+        application.add_handlers(flow.handlers(services))
+    application.add_error_handler(errors.on_error)
+    return application
+
+
+async def post_init(application: Application) -> None:
+    services: Services = application.bot_data["services"]
+    services.storage = await Storage.open(services.settings.database)
+    await register_commands(application, services)
+    log.info("bot started as @%s", application.bot.username)
+
+
+async def post_shutdown(application: Application) -> None:
+    services: Services = application.bot_data["services"]
+    if services.storage is not None:
+        await services.storage.close()
+        services.storage = None
+
+
+async def register_commands(application: Application, services: Services) -> None:
+    """The command menu and the texts Telegram shows before a patient's first /start."""
+    for code, lang in services.content.languages.items():
+        language_code = None if code == services.content.default else code
+        commands = [BotCommand(name, lang.label(f"commands.{name}")) for name in PATIENT_COMMANDS]
+        await application.bot.set_my_commands(commands, language_code=language_code)
+        await application.bot.set_my_description(lang.label("bot.description"), language_code=language_code)
+        await application.bot.set_my_short_description(lang.label("bot.short_description"), language_code=language_code)
+
+
+@contextlib.asynccontextmanager
+async def running(application: Application) -> AsyncIterator[Application]:
+    """Run the application the way `run_polling` does, inside an existing event loop.
+
+    `python -m bot` uses `run_polling` (it owns the loop and the signals); tests and the
+    preview use this, so both go through the same start and stop steps.
+    """
+    await application.initialize()
+    if application.post_init:
+        await application.post_init(application)
+    await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES, poll_interval=0, timeout=10)
+    await application.start()
+    try:
+        yield application
+    finally:
+        await application.updater.stop()
+        await application.stop()
+        await application.shutdown()
+        if application.post_shutdown:
+            await application.post_shutdown(application)

@@ -1,0 +1,50 @@
+"""Every kind of callback data the bot puts on its buttons, in one place.
+
+State lives in the data itself (`p:tms:how:0` is "page `how` of topic `tms`, first
+screen"), not in memory, so buttons keep working after a restart and on old messages.
+Telegram allows at most 64 bytes; `python -m bot check` measures every button.
+Patterns are anchored with ^...$ so a forged or truncated value never half-matches.
+"""
+
+from __future__ import annotations
+
+ID = r"[a-z0-9_]{1,20}"
+
+MAIN_MENU = "menu"
+MAIN_MENU_PATTERN = r"^menu$"
+
+
+def topic(topic_id: str) -> str:
+    return f"t:{topic_id}"
+
+
+TOPIC_PATTERN = rf"^t:({ID})$"
+
+
+def page(topic_id: str, page_id: str, part: int = 0) -> str:
+    return f"p:{topic_id}:{page_id}:{part}"
+
+
+PAGE_PATTERN = rf"^p:({ID}):({ID}):(\d{{1,2}})$"
+
+
+def sources(topic_id: str, page_id: str) -> str:
+    return f"src:{topic_id}:{page_id}"
+
+
+SOURCES_PATTERN = rf"^src:({ID}):({ID})$"
+
+# The screening questionnaire keeps its answers so far in the data: "sc:yn" means the
+# first answer was yes, the second no, and the third question is next. "sc" is its intro.
+SCREENING_INTRO = "sc"
+SCREENING_INTRO_PATTERN = r"^sc$"
+
+
+def screening(answers: str) -> str:
+    return f"sc:{answers}"
+
+
+SCREENING_PATTERN = r"^sc:([ynu]{0,20})$"
+
+CONTACT = "contact"
+CONTACT_PATTERN = r"^contact$"

@@ -1,0 +1,227 @@
+"""`python -m bot check`: prove the config and every text are fit to send, before the bot runs.
+
+Prints one `file:line: problem` per problem and exits 1 if there is any error (warnings,
+such as an old review date, are printed but do not fail). Checks: settings; content shape;
+menu links and orphan topics; every screen every flow can show renders to valid Telegram
+HTML within 4096 characters with callback data within 64 bytes; sources and review dates;
+banned medical claims; crisis patterns against their examples; texts the code uses exist.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+from bot.config import CONTENT_DIR, ConfigError, Settings, load_settings
+from bot.content import CONFIG_PLACEHOLDERS, Content, Language, Problem, banned_claims, load_content
+from bot.menu import menu_button
+from bot.safety import is_crisis
+from bot.screens import Screen
+from bot.telegram_html import MAX_CALLBACK_DATA, MAX_MESSAGE, parse_html, telegram_length
+
+REVIEW_MAX_AGE = timedelta(days=365)
+# Texts Telegram shows outside messages, and their limits.
+PLAIN_LIMITS = {"toast.": 200, "commands.": 256, "bot.description": 512, "bot.short_description": 120}
+EXAMPLE_VALUES = {
+    "clinic_name": "Example Pain & TMS Clinic",
+    "clinic_phone": "+1 555 010 0000",
+    "clinic_hours": "Mon-Fri 8:00-17:00",
+    "emergency_number": "911",
+    "crisis_line": "988",
+    "crisis_line_name": "988 Suicide & Crisis Lifeline",
+}
+CODE_FOLDERS = ("bot", "flows")
+TEXT_KEY_IN_CODE = re.compile(r"""\b(?:lang|language)\.(?:text|label)\(\s*["']([a-z_][a-z0-9_.]*)["']""")
+
+
+def placeholders_for(settings: Settings) -> dict[str, str]:
+    return {
+        "clinic_name": settings.clinic.name,
+        "clinic_phone": settings.clinic.phone,
+        "clinic_hours": settings.clinic.hours,
+        "emergency_number": settings.crisis.emergency_number,
+        "crisis_line": settings.crisis.crisis_line,
+        "crisis_line_name": settings.crisis.crisis_line_name,
+    }
+
+
+class _AnyValue(dict):
+    """Stands in for runtime values ({first_name}...) when a text is rendered for checking."""
+
+    def __missing__(self, key: str) -> str:
+        return "Alexandria-Marie"
+
+
+def run_checks(env: dict[str, str], content_dir: Path = CONTENT_DIR, today: date | None = None) -> list[Problem]:
+    today = today or date.today()
+    problems: list[Problem] = []
+    values = dict(EXAMPLE_VALUES)
+    try:
+        settings = load_settings(env, require_token=False)
+        values = placeholders_for(settings)
+    except ConfigError as error:
+        where, _, message = str(error).partition(": ")
+        problems.append(Problem(where, message) if message else Problem("settings", str(error)))
+
+    content, content_problems = load_content(content_dir, values)
+    problems += content_problems
+    if content is None:
+        return problems
+    for lang in content.languages.values():
+        problems += _check_language(lang, today)
+    problems += _check_code_keys(content)
+    return problems
+
+
+def _check_language(lang: Language, today: date) -> list[Problem]:
+    from bot.app import FLOWS  # the flows know which screens they can show
+
+    problems: list[Problem] = _check_claims(lang)
+    broken = _check_templates(lang)
+    if broken:
+        return problems + broken  # screens cannot be built from texts that do not render
+
+    linked = set()
+    for row, origin in zip(lang.menu, lang.menu_origins):
+        for target in row:
+            if menu_button(lang, target) is None:
+                problems.append(Problem(origin, f"menu target '{target}' leads nowhere (topics: {', '.join(sorted(lang.topics))})"))
+            linked.add(target)
+    for topic in lang.topics.values():
+        if f"topic:{topic.id}" not in linked:
+            problems.append(Problem(topic.where, f"topic '{topic.id}' is not in menu.yaml, so no one can reach it"))
+
+    for flow in FLOWS:
+        for screen in getattr(flow, "screens", lambda _lang: ())(lang):
+            problems += _check_screen(screen, fallback_origin=str(lang.folder))
+
+    dated = [(topic.where, topic.id, topic.reviewed) for topic in lang.topics.values()]
+    if lang.screening is not None:
+        dated.append((lang.screening.where, "screening", lang.screening.reviewed))
+    for where, name, reviewed in dated:
+        if reviewed != date.min and today - reviewed > REVIEW_MAX_AGE:
+            problems.append(Problem(where, f"{name} was last reviewed on {reviewed}, over 12 months ago: check it against its sources", warning=True))
+
+    for example in lang.crisis.examples:
+        if not is_crisis(example, lang.crisis.patterns):
+            problems.append(Problem(f"{lang.folder / 'crisis.yaml'}:1", f"crisis example not caught by any pattern: {example!r}"))
+    for example in lang.crisis.not_examples:
+        if is_crisis(example, lang.crisis.patterns):
+            problems.append(Problem(f"{lang.folder / 'crisis.yaml'}:1", f"not_example caught by a pattern: {example!r}"))
+    return problems
+
+
+def _medical_texts(lang: Language):
+    """(origin, text) for every text that can carry a medical claim."""
+    for topic in lang.topics.values():
+        yield topic.where, topic.intro
+        for page in topic.pages:
+            yield page.where, page.text
+    if lang.screening is not None:
+        screening = lang.screening
+        for text in (screening.intro, screening.result_flags, screening.result_none):
+            yield screening.where, text
+        for question in screening.questions:
+            yield question.where, question.text
+            yield question.where, question.why
+    for key, text in lang.ui.items():
+        yield lang.text_origins[key], text
+
+
+def _check_templates(lang: Language) -> list[Problem]:
+    """Every text renders: placeholders known, braces balanced, Telegram HTML valid."""
+    problems = []
+    config_only = {name: lang.placeholders[name] for name in CONFIG_PLACEHOLDERS if name in lang.placeholders}
+    for origin, text in _medical_texts(lang):
+        is_ui = origin.split(":")[0].endswith("ui.yaml")
+        try:
+            rendered = text.format_map(_AnyValue(config_only) if is_ui else config_only)
+        except KeyError as error:
+            problems.append(Problem(origin, f"unknown placeholder {{{error.args[0]}}} (known: {', '.join(CONFIG_PLACEHOLDERS)}); write {{{{ and }}}} for a literal brace"))
+            continue
+        except (ValueError, IndexError) as error:
+            problems.append(Problem(origin, f"bad placeholder ({error}); write {{{{ and }}}} for a literal brace"))
+            continue
+        key = next((key for key, where in lang.text_origins.items() if where == origin), "")
+        limit = next((limit for prefix, limit in PLAIN_LIMITS.items() if key.startswith(prefix)), None)
+        if limit is not None:
+            if "<" in rendered:
+                problems.append(Problem(origin, f"'{key}' is shown as plain text by Telegram: no HTML tags"))
+            elif len(rendered) > limit:
+                problems.append(Problem(origin, f"'{key}' is {len(rendered)} characters; Telegram allows {limit}"))
+            continue
+        _plain, error = parse_html(rendered)
+        if error:
+            problems.append(Problem(_line_of_offset(origin, rendered, error), f"invalid Telegram HTML: {error}"))
+    return problems
+
+
+def _check_screen(screen: Screen, fallback_origin: str) -> list[Problem]:
+    origin = screen.origin or fallback_origin
+    problems = []
+    plain, error = parse_html(screen.text)
+    if error:
+        problems.append(Problem(origin, f"invalid Telegram HTML on a screen: {error}"))
+    elif telegram_length(plain) > MAX_MESSAGE:
+        problems.append(Problem(origin, f"a screen is {telegram_length(plain)} characters; Telegram allows {MAX_MESSAGE}: shorten it or split it with blank lines"))
+    for row in screen.buttons:
+        for button in row:
+            if not button.label.strip():
+                problems.append(Problem(origin, "a button has no label"))
+            size = len(button.data.encode("utf-8"))
+            if not 1 <= size <= MAX_CALLBACK_DATA:
+                problems.append(Problem(origin, f"button '{button.label}' carries {size} bytes of data; Telegram allows 1-{MAX_CALLBACK_DATA}: use a shorter id"))
+    return problems
+
+
+def _check_claims(lang: Language) -> list[Problem]:
+    problems = []
+    for origin, text in _medical_texts(lang):
+        path, _, line = origin.rpartition(":")
+        for offset, rule, sentence in banned_claims(text, lang.rules):
+            where = f"{path}:{int(line) + offset}" if line.isdigit() else origin
+            problems.append(Problem(where, f"banned claim ({rule.name}): {rule.message} — in: \"{_short(sentence)}\""))
+    return problems
+
+
+def _check_code_keys(content: Content) -> list[Problem]:
+    """Every ui.yaml key the code names literally exists in every language."""
+    problems = []
+    for folder in CODE_FOLDERS:
+        for path in sorted(Path(folder).glob("*.py")):
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+                for key in TEXT_KEY_IN_CODE.findall(line):
+                    for lang in content.languages.values():
+                        if key not in lang.ui:
+                            problems.append(Problem(f"{path}:{number}", f"uses text '{key}', missing from content/{lang.code}/ui.yaml"))
+    return problems
+
+
+def _line_of_offset(origin: str, text: str, error: str) -> str:
+    """Point an HTML error's "byte offset N" at its line inside a multi-line text."""
+    match = re.search(r"byte offset (\d+)", error)
+    path, _, line = origin.rpartition(":")
+    if not match or not line.isdigit():
+        return origin
+    before = text.encode("utf-8")[: int(match.group(1))].decode("utf-8", errors="ignore")
+    return f"{path}:{int(line) + before.count(chr(10))}"
+
+
+def _short(sentence: str, width: int = 90) -> str:
+    return sentence if len(sentence) <= width else sentence[: width - 1] + "…"
+
+
+def main() -> int:
+    problems = run_checks(dict(os.environ))
+    for problem in problems:
+        print(problem)
+    errors = sum(1 for problem in problems if not problem.warning)
+    warnings = len(problems) - errors
+    if errors:
+        print(f"check failed: {errors} error(s), {warnings} warning(s)", file=sys.stderr)
+        return 1
+    print(f"check passed ({warnings} warning(s))", file=sys.stderr)
+    return 0

@@ -1,0 +1,221 @@
+"""Settings: environment variables plus the clinic's YAML file, validated once at start.
+
+A wrong setting must stop the program with one line that names it (no traceback), so every
+problem is raised as `ConfigError` with that line as its message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+DEFAULT_DATABASE = "data/bot.sqlite3"
+# content/ sits beside the bot package, wherever the program is started from.
+CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
+# A token from @BotFather looks like "123456789:AA...". Checking the shape at start turns a
+# paste error into a clear message instead of a 401 from Telegram later.
+TOKEN_SHAPE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message is the one line shown to the operator."""
+
+
+@dataclass(frozen=True)
+class Clinic:
+    name: str
+    phone: str
+    hours: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class Crisis:
+    """Numbers given to anyone who writes about suicide, self-harm or an emergency."""
+
+    emergency_number: str = "911"
+    crisis_line: str = "988"
+    crisis_line_name: str = "988 Suicide & Crisis Lifeline"
+
+
+@dataclass(frozen=True)
+class Settings:
+    token: str | None
+    base_url: str
+    config_path: Path
+    database: Path
+    clinic: Clinic
+    crisis: Crisis = field(default_factory=Crisis)
+    staff_ids: frozenset[int] = frozenset()
+    staff_chat_id: int | None = None
+    content_dir: Path = CONTENT_DIR
+
+    def require_token(self) -> str:
+        if not self.token:
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and export it"
+            )
+        return self.token
+
+
+def load_settings(env: dict[str, str] | None = None, *, require_token: bool = True) -> Settings:
+    """Read and validate every setting; raise ConfigError naming the first problem."""
+    env = dict(os.environ) if env is None else env
+
+    token = env.get("TELEGRAM_BOT_TOKEN", "").strip() or None
+    if token is not None and not TOKEN_SHAPE.match(token):
+        # Never echo the token itself: it is a secret even when it is wrong.
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN does not look like a bot token (expected digits, a colon, "
+            "then letters; copy it again from @BotFather)"
+        )
+    if require_token and token is None:
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and export it"
+        )
+
+    base_url = env.get("TELEGRAM_BASE_URL", "").strip() or DEFAULT_BASE_URL
+    if not re.match(r"^https?://", base_url):
+        raise ConfigError(f"TELEGRAM_BASE_URL must start with http:// or https:// (got {base_url!r})")
+
+    config_path = _config_path(env)
+    raw = _read_yaml(config_path)
+    where = str(config_path)
+
+    clinic_raw = _mapping(raw.get("clinic"), f"{where}: clinic")
+    clinic = Clinic(
+        name=_text(clinic_raw, "name", f"{where}: clinic.name"),
+        phone=_phone(clinic_raw.get("phone"), f"{where}: clinic.phone"),
+        hours=_text(clinic_raw, "hours", f"{where}: clinic.hours"),
+        timezone=_timezone(clinic_raw.get("timezone"), f"{where}: clinic.timezone"),
+    )
+
+    crisis_raw = raw.get("crisis") or {}
+    crisis_raw = _mapping(crisis_raw, f"{where}: crisis")
+    defaults = Crisis()
+    crisis = Crisis(
+        emergency_number=_optional_text(crisis_raw, "emergency_number", defaults.emergency_number, f"{where}: crisis.emergency_number"),
+        crisis_line=_optional_text(crisis_raw, "crisis_line", defaults.crisis_line, f"{where}: crisis.crisis_line"),
+        crisis_line_name=_optional_text(crisis_raw, "crisis_line_name", defaults.crisis_line_name, f"{where}: crisis.crisis_line_name"),
+    )
+
+    staff_ids = _staff_ids(raw.get("staff_ids"), f"{where}: staff_ids")
+    staff_chat_id = raw.get("staff_chat_id")
+    if staff_chat_id is not None and not _is_int(staff_chat_id):
+        raise ConfigError(f"{where}: staff_chat_id must be a numeric Telegram chat id or null (got {staff_chat_id!r})")
+
+    database = env.get("BOT_DATABASE", "").strip() or raw.get("database") or DEFAULT_DATABASE
+    if not isinstance(database, str):
+        raise ConfigError(f"{where}: database must be a file path (got {database!r})")
+
+    known = {"clinic", "crisis", "staff_ids", "staff_chat_id", "database"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(known))})")
+
+    return Settings(
+        token=token,
+        base_url=base_url,
+        config_path=config_path,
+        database=Path(database),
+        clinic=clinic,
+        crisis=crisis,
+        staff_ids=staff_ids,
+        staff_chat_id=int(staff_chat_id) if staff_chat_id is not None else None,
+    )
+
+
+def _config_path(env: dict[str, str]) -> Path:
+    explicit = env.get("BOT_CONFIG", "").strip()
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"BOT_CONFIG points to {explicit!r}, which is not a readable file")
+        return path
+    for candidate in ("config.yaml", "config.example.yaml"):
+        if Path(candidate).is_file():
+            return Path(candidate)
+    raise ConfigError("no clinic config found: create config.yaml (copy config.example.yaml) or set BOT_CONFIG")
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the file ({error.strerror})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{path}{line}: invalid YAML ({problem})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected settings as 'key: value' lines")
+    return raw
+
+
+def _mapping(value: object, name: str) -> dict:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name} is missing or is not a section of 'key: value' lines")
+    return value
+
+
+def _text(section: dict, key: str, name: str) -> str:
+    value = section.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{name} is missing or empty")
+    return value.strip()
+
+
+def _optional_text(section: dict, key: str, default: str, name: str) -> str:
+    value = section.get(key, default)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{name} must be a non-empty text (put numbers in quotes)")
+    return value.strip()
+
+
+def _phone(value: object, name: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{name} is missing: put the clinic's phone number in quotes, e.g. \"+1 555 010 0000\"")
+    digits = re.sub(r"[\s().-]", "", value)
+    if not re.fullmatch(r"\+?\d{3,15}", digits):
+        raise ConfigError(f"{name} is not a phone number (got {value!r})")
+    return value.strip()
+
+
+def _timezone(value: object, name: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{name} is missing: use an IANA name such as America/Los_Angeles")
+    try:
+        ZoneInfo(value.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{name} is not a known time zone (got {value!r}; use an IANA name such as America/Los_Angeles)") from None
+    return value.strip()
+
+
+def _staff_ids(value: object, name: str) -> frozenset[int]:
+    if value is None:
+        return frozenset()
+    if not isinstance(value, list):
+        raise ConfigError(f"{name} must be a list of numeric Telegram user ids, e.g. [123456789]")
+    for item in value:
+        if not _is_int(item):
+            raise ConfigError(f"{name} must hold numeric Telegram user ids only (got {item!r})")
+    return frozenset(int(item) for item in value)
+
+
+def _is_int(value: object) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    return isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()) is not None

@@ -1,0 +1,490 @@
+"""Load `content/<language>/` into typed objects, and find everything wrong with it.
+
+Loading never stops at the first problem: it collects every `file:line: problem` so that
+`python -m bot check` can list them all, and the bot refuses to start while any remains.
+The rules about *what* content may say (banned claims) are data too, in `rules.yaml`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import ChainMap
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import NamedTuple
+
+from bot.yamlines import LineDict, LineList, YamlError, load
+
+ID_PATTERN = re.compile(r"^[a-z0-9_]{1,20}$")
+DEFAULT_LANGUAGE = "en"
+# Placeholders filled from the clinic's config, allowed in any text.
+CONFIG_PLACEHOLDERS = (
+    "clinic_name", "clinic_phone", "clinic_hours", "emergency_number", "crisis_line", "crisis_line_name",
+)
+
+
+class Problem(NamedTuple):
+    where: str  # "path:line"
+    message: str
+    warning: bool = False
+
+    def __str__(self) -> str:
+        kind = "warning: " if self.warning else ""
+        return f"{self.where}: {kind}{self.message}"
+
+
+class Html(str):
+    """Text that is already valid Telegram HTML and must not be escaped again."""
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    cite: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Page:
+    id: str
+    button: str
+    text: str
+    sources: tuple[str, ...]
+    where: str
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    button: str
+    title: str
+    intro: str
+    reviewed: date
+    pages: tuple[Page, ...]
+    sources: dict[str, Source]
+    where: str
+
+    def page(self, page_id: str) -> Page | None:
+        return next((page for page in self.pages if page.id == page_id), None)
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    label: str
+    text: str
+    why: str
+    where: str
+
+
+@dataclass(frozen=True)
+class Screening:
+    title: str
+    intro: str
+    questions: tuple[Question, ...]
+    result_flags: str
+    result_none: str
+    reviewed: date
+    sources: dict[str, Source]
+    where: str
+
+
+@dataclass(frozen=True)
+class CrisisContent:
+    patterns: tuple[re.Pattern, ...]
+    examples: tuple[str, ...]
+    not_examples: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ClaimRule:
+    name: str
+    pattern: re.Pattern
+    unless: re.Pattern | None
+    message: str
+
+
+@dataclass
+class Language:
+    """Everything the bot says in one language."""
+
+    code: str
+    folder: Path
+    ui: dict[str, str]
+    menu: tuple[tuple[str, ...], ...]
+    menu_origins: tuple[str, ...]
+    topics: dict[str, Topic]
+    screening: Screening | None
+    crisis: CrisisContent
+    rules: tuple[ClaimRule, ...]
+    placeholders: dict[str, str] = field(default_factory=dict)  # HTML-escaped
+    plain_placeholders: dict[str, str] = field(default_factory=dict)
+    # Where each text came from, for the checker's messages.
+    text_origins: dict[str, str] = field(default_factory=dict)
+
+    def text(self, key: str, **values: object) -> str:
+        """A UI string from ui.yaml with its placeholders filled (values are HTML-escaped)."""
+        return self.render(self.ui[key], **values)
+
+    def label(self, key: str, **values: object) -> str:
+        """A button label from ui.yaml: plain text, so values are not HTML-escaped."""
+        return self.ui[key].format_map(ChainMap({k: str(v) for k, v in values.items()}, self.plain_placeholders))
+
+    def render(self, template: str, **values: object) -> str:
+        escaped = {name: _escape(value) for name, value in values.items()}
+        return template.format_map(ChainMap(escaped, self.placeholders))
+
+
+@dataclass
+class Content:
+    languages: dict[str, Language]
+    default: str = DEFAULT_LANGUAGE
+
+    def language(self, code: str | None) -> Language:
+        """The content for a Telegram language code ("en", "en-US", None)."""
+        if code:
+            base = code.split("-")[0].lower()
+            if base in self.languages:
+                return self.languages[base]
+        return self.languages[self.default]
+
+
+def load_content(root: Path, placeholders: dict[str, str]) -> tuple[Content | None, list[Problem]]:
+    """Load every language under `root`; return the content (None if unusable) and problems.
+
+    `placeholders` are the clinic's values ({clinic_phone}...) as plain text.
+    """
+    problems: list[Problem] = []
+    if not root.is_dir():
+        return None, [Problem(f"{root}:1", "content folder not found")]
+    languages: dict[str, Language] = {}
+    for folder in sorted(path for path in root.iterdir() if path.is_dir()):
+        language = _load_language(folder, placeholders, problems)
+        if language is not None:
+            languages[folder.name] = language
+    if DEFAULT_LANGUAGE not in languages:
+        problems.append(Problem(f"{root / DEFAULT_LANGUAGE}:1", "the default language folder 'en' is missing or unusable"))
+        return None, problems
+    reference = languages[DEFAULT_LANGUAGE]
+    for language in languages.values():
+        for key in sorted(set(reference.ui) - set(language.ui)):
+            problems.append(Problem(f"{root / language.code / 'ui.yaml'}:1", f"missing text '{key}' (present in en)"))
+    errors = [problem for problem in problems if not problem.warning]
+    return (Content(languages) if not errors else None), problems
+
+
+# -- one language ----------------------------------------------------------------------------
+
+
+def _load_language(folder: Path, placeholders: dict[str, str], problems: list[Problem]) -> Language | None:
+    ui, origins = _load_ui(folder / "ui.yaml", problems)
+    topics = _load_topics(folder / "topics", problems)
+    menu, menu_origins = _load_menu(folder / "menu.yaml", problems)
+    screening = _load_screening(folder / "screening.yaml", problems)
+    crisis = _load_crisis(folder / "crisis.yaml", problems)
+    rules = _load_rules(folder / "rules.yaml", problems)
+    if ui is None or menu is None or crisis is None:
+        return None
+    return Language(
+        code=folder.name,
+        folder=folder,
+        ui=ui,
+        menu=menu,
+        menu_origins=menu_origins,
+        topics=topics,
+        screening=screening,
+        crisis=crisis,
+        rules=rules,
+        placeholders={name: _escape(value) for name, value in placeholders.items()},
+        plain_placeholders=dict(placeholders),
+        text_origins=origins,
+    )
+
+
+def _read(path: Path, problems: list[Problem]) -> LineDict | None:
+    if not path.is_file():
+        problems.append(Problem(f"{path}:1", "file is missing"))
+        return None
+    try:
+        data = load(path)
+    except YamlError as error:
+        problems.append(Problem(f"{error.path}:{error.line}", error.message))
+        return None
+    if not isinstance(data, LineDict):
+        problems.append(Problem(f"{path}:1", "expected 'key: value' lines at the top level"))
+        return None
+    return data
+
+
+class _Fields:
+    """Typed access to one YAML mapping that records a problem for each bad field."""
+
+    def __init__(self, path: Path, data: LineDict, problems: list[Problem], allowed: set[str]) -> None:
+        self.path, self.data, self.problems = path, data, problems
+        for key in data:
+            if key not in allowed:
+                self.problem(key, f"unknown field '{key}' (expected one of: {', '.join(sorted(allowed))})")
+
+    def where(self, key: object | None = None) -> str:
+        line = self.data.line_of(key) if key is not None else self.data.line
+        return f"{self.path}:{line}"
+
+    def text_where(self, key: object) -> str:
+        return f"{self.path}:{self.data.text_lines.get(key, self.data.line_of(key))}"
+
+    def problem(self, key: object | None, message: str) -> None:
+        self.problems.append(Problem(self.where(key), message))
+
+    def text(self, key: str) -> str:
+        value = self.data.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or not value.strip():
+            self.problem(key if key in self.data else None, f"'{key}' is missing or empty")
+            return ""
+        return value.strip()
+
+    def ident(self, key: str) -> str:
+        value = self.text(key)
+        if value and not ID_PATTERN.match(value):
+            self.problem(key, f"'{key}' must be lowercase letters, digits or _ (at most 20), got {value!r}")
+        return value
+
+    def day(self, key: str) -> date:
+        value = self.data.get(key)
+        if not isinstance(value, date):
+            self.problem(key if key in self.data else None, f"'{key}' must be a date written YYYY-MM-DD")
+            return date.min
+        return value
+
+    def items(self, key: str) -> list[tuple[LineDict, int]]:
+        value = self.data.get(key)
+        if not isinstance(value, LineList) or not value:
+            self.problem(key if key in self.data else None, f"'{key}' must be a non-empty list")
+            return []
+        result = []
+        for item, line in zip(value, value.lines):
+            if isinstance(item, LineDict):
+                result.append((item, line))
+            else:
+                self.problems.append(Problem(f"{self.path}:{line}", f"each entry of '{key}' must be 'key: value' lines"))
+        return result
+
+
+def _load_ui(path: Path, problems: list[Problem]) -> tuple[dict[str, str] | None, dict[str, str]]:
+    data = _read(path, problems)
+    if data is None:
+        return None, {}
+    texts: dict[str, str] = {}
+    origins: dict[str, str] = {}
+
+    def walk(mapping: LineDict, prefix: str) -> None:
+        for key, value in mapping.items():
+            name = f"{prefix}{key}"
+            if isinstance(value, LineDict):
+                walk(value, f"{name}.")
+            elif isinstance(value, str) and value.strip():
+                texts[name] = value.strip()
+                origins[name] = f"{path}:{mapping.text_lines.get(key, mapping.line_of(key))}"
+            else:
+                problems.append(Problem(f"{path}:{mapping.line_of(key)}", f"text '{name}' must be a non-empty string"))
+
+    walk(data, "")
+    return texts, origins
+
+
+def _load_sources(fields: _Fields) -> dict[str, Source]:
+    sources: dict[str, Source] = {}
+    for item, line in fields.items("sources"):
+        source_fields = _Fields(fields.path, item, fields.problems, {"id", "cite", "url"})
+        source = Source(source_fields.text("id"), source_fields.text("cite"), source_fields.text("url"))
+        if source.url and not re.match(r"^https?://\S+$", source.url):
+            source_fields.problem("url", f"source {source.id}: url must start with http:// or https://")
+        if source.id in sources:
+            fields.problems.append(Problem(f"{fields.path}:{line}", f"source id {source.id} is listed twice"))
+        sources[source.id] = source
+    return sources
+
+
+def _load_topics(folder: Path, problems: list[Problem]) -> dict[str, Topic]:
+    topics: dict[str, Topic] = {}
+    if not folder.is_dir():
+        problems.append(Problem(f"{folder}:1", "the topics folder is missing"))
+        return topics
+    for path in sorted(folder.glob("*.yaml")):
+        data = _read(path, problems)
+        if data is None:
+            continue
+        fields = _Fields(path, data, problems, {"id", "button", "title", "reviewed", "intro", "pages", "sources"})
+        topic_id = fields.ident("id")
+        if topic_id and topic_id != path.stem:
+            fields.problem("id", f"topic id '{topic_id}' must match the file name '{path.stem}'")
+        sources = _load_sources(fields)
+        pages: list[Page] = []
+        for item, line in fields.items("pages"):
+            page_fields = _Fields(path, item, problems, {"id", "button", "text", "sources"})
+            page_id = page_fields.ident("id")
+            if any(page.id == page_id for page in pages):
+                page_fields.problem("id", f"page id '{page_id}' is used twice in this topic")
+            cited = item.get("sources")
+            if not isinstance(cited, list) or not cited:
+                page_fields.problem("sources" if "sources" in item else None, f"page '{page_id}' must list its sources, e.g. sources: [S1]")
+                cited = []
+            for source_id in cited:
+                if str(source_id) not in sources:
+                    page_fields.problem("sources", f"page '{page_id}' cites {source_id}, which is not in this topic's sources")
+            pages.append(
+                Page(
+                    id=page_id,
+                    button=page_fields.text("button"),
+                    text=page_fields.text("text"),
+                    sources=tuple(str(source_id) for source_id in cited),
+                    where=page_fields.text_where("text"),
+                )
+            )
+        topics[topic_id or path.stem] = Topic(
+            id=topic_id or path.stem,
+            button=fields.text("button"),
+            title=fields.text("title"),
+            intro=fields.text("intro"),
+            reviewed=fields.day("reviewed"),
+            pages=tuple(pages),
+            sources=sources,
+            where=fields.where(),
+        )
+    return topics
+
+
+def _load_menu(path: Path, problems: list[Problem]) -> tuple[tuple[tuple[str, ...], ...] | None, tuple[str, ...]]:
+    data = _read(path, problems)
+    if data is None:
+        return None, ()
+    rows = data.get("rows")
+    if not isinstance(rows, LineList) or not rows:
+        problems.append(Problem(f"{path}:{data.line_of('rows')}", "'rows' must be a list of button rows, e.g. - [topic:tms]"))
+        return None, ()
+    menu, origins = [], []
+    for row, line in zip(rows, rows.lines):
+        if not isinstance(row, list) or not row or not all(isinstance(target, str) for target in row):
+            problems.append(Problem(f"{path}:{line}", "each row must be a list of targets, e.g. [topic:tms, contact]"))
+            continue
+        menu.append(tuple(row))
+        origins.append(f"{path}:{line}")
+    return tuple(menu), tuple(origins)
+
+
+def _load_screening(path: Path, problems: list[Problem]) -> Screening | None:
+    data = _read(path, problems)
+    if data is None:
+        return None
+    fields = _Fields(path, data, problems, {"reviewed", "title", "intro", "questions", "result_flags", "result_none", "sources"})
+    questions = []
+    for item, _line in fields.items("questions"):
+        question_fields = _Fields(path, item, problems, {"id", "label", "text", "why"})
+        questions.append(
+            Question(
+                id=question_fields.ident("id"),
+                label=question_fields.text("label"),
+                text=question_fields.text("text"),
+                why=question_fields.text("why"),
+                where=question_fields.text_where("text"),
+            )
+        )
+    return Screening(
+        title=fields.text("title"),
+        intro=fields.text("intro"),
+        questions=tuple(questions),
+        result_flags=fields.text("result_flags"),
+        result_none=fields.text("result_none"),
+        reviewed=fields.day("reviewed"),
+        sources=_load_sources(fields),
+        where=fields.where(),
+    )
+
+
+def _compile(fields: _Fields, key: str, pattern: object, where: str) -> re.Pattern | None:
+    if not isinstance(pattern, str) or not pattern:
+        fields.problems.append(Problem(where, f"'{key}' must be a regular expression in quotes"))
+        return None
+    try:
+        return re.compile(pattern, re.IGNORECASE)
+    except re.error as error:
+        fields.problems.append(Problem(where, f"'{key}' is not a valid regular expression: {error}"))
+        return None
+
+
+def _strings(fields: _Fields, key: str) -> tuple[str, ...]:
+    value = fields.data.get(key)
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        fields.problem(key if key in fields.data else None, f"'{key}' must be a list of texts")
+        return ()
+    return tuple(value)
+
+
+def _load_crisis(path: Path, problems: list[Problem]) -> CrisisContent | None:
+    data = _read(path, problems)
+    if data is None:
+        return None
+    fields = _Fields(path, data, problems, {"patterns", "examples", "not_examples"})
+    raw = data.get("patterns")
+    patterns = []
+    if isinstance(raw, LineList) and raw:
+        for pattern, line in zip(raw, raw.lines):
+            compiled = _compile(fields, "patterns", pattern, f"{path}:{line}")
+            if compiled is not None:
+                patterns.append(compiled)
+    else:
+        fields.problem(None, "'patterns' must be a non-empty list of regular expressions")
+    crisis = CrisisContent(tuple(patterns), _strings(fields, "examples"), _strings(fields, "not_examples"))
+    return crisis if patterns else None
+
+
+def _load_rules(path: Path, problems: list[Problem]) -> tuple[ClaimRule, ...]:
+    data = _read(path, problems)
+    if data is None:
+        return ()
+    fields = _Fields(path, data, problems, {"claims"})
+    rules = []
+    for item, line in fields.items("claims"):
+        rule_fields = _Fields(path, item, problems, {"name", "pattern", "unless", "message"})
+        pattern = _compile(rule_fields, "pattern", item.get("pattern"), rule_fields.where("pattern"))
+        unless = None
+        if "unless" in item:
+            unless = _compile(rule_fields, "unless", item.get("unless"), rule_fields.where("unless"))
+        if pattern is not None:
+            rules.append(ClaimRule(rule_fields.text("name"), pattern, unless, rule_fields.text("message")))
+    return tuple(rules)
+
+
+# -- claims ------------------------------------------------------------------------------------
+
+# A sentence ends at . ! or ? followed by space, at a blank line, before a bullet line, or
+# at a line break after a heading (a line ending in a tag). A line that ends in the middle
+# of a sentence (a word or a comma) continues on the next line.
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n\s*\n|\n(?=\s*[•*-]\s)|(?<![\w,;:(-])\n")
+
+
+def banned_claims(text: str, rules: tuple[ClaimRule, ...]) -> list[tuple[int, ClaimRule, str]]:
+    """Each (line offset in text, rule, sentence) where a sentence makes a banned claim."""
+    # Blank out tags with spaces of the same length, so offsets still point into `text`.
+    plain = re.sub(r"<[^>\n]*>", lambda match: " " * len(match.group()), text)
+    found = []
+    start = 0
+    for boundary in [*_SENTENCE_BREAK.finditer(plain), None]:
+        end = boundary.start() if boundary else len(plain)
+        sentence = " ".join(plain[start:end].split())
+        if sentence:
+            for rule in rules:
+                if rule.pattern.search(sentence) and not (rule.unless and rule.unless.search(sentence)):
+                    found.append((plain.count("\n", 0, start + len(plain[start:end]) - len(plain[start:end].lstrip())), rule, sentence))
+        if boundary:
+            start = boundary.end()
+    return found
+
+
+def _escape(value: object) -> str:
+    if isinstance(value, Html):
+        return str(value)
+    return html.escape(str(value), quote=True)

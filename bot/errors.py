@@ -1,0 +1,38 @@
+"""The one error handler: log what broke (never what the patient wrote), then say sorry."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import Forbidden
+from telegram.ext import CallbackContext
+
+from bot.services import language, services
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: CallbackContext) -> None:
+    error = context.error
+    if isinstance(update, Update) and isinstance(error, Forbidden) and update.effective_chat:
+        # The patient blocked the bot while we were answering: remember, don't retry.
+        await services(context).db().set_blocked(update.effective_chat.id, True)
+        log.info("chat %s has blocked the bot", update.effective_chat.id)
+        return
+    update_id = update.update_id if isinstance(update, Update) else None
+    # The traceback names our code, not the message; the update itself is never logged.
+    log.error("error while handling update %s: %s", update_id, type(error).__name__, exc_info=error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    lang = language(context, update.effective_user)
+    try:
+        if update.callback_query:
+            await update.callback_query.answer()
+    except Exception:  # noqa: BLE001 - it may have been answered before the error
+        pass
+    try:
+        await context.bot.send_message(update.effective_chat.id, lang.text("error.sorry"), parse_mode=ParseMode.HTML)
+    except Exception:  # noqa: BLE001 - nothing more we can do; already logged
+        log.warning("could not tell chat %s about the error", update.effective_chat.id)

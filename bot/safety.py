@@ -1,0 +1,80 @@
+"""The safety net: a message about suicide, self-harm or an emergency gets help at once.
+
+It runs before every other handler (group -1), in any state of any flow, and stops the
+update there, so nothing else answers over it. The patterns are per language in
+content/<lang>/crisis.yaml; the numbers come from the clinic's config.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterable
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import ApplicationHandlerStop, CallbackContext, MessageHandler, filters
+
+from bot.clinic import send_contact_card
+from bot.services import language, services
+
+log = logging.getLogger(__name__)
+
+# Staff get at most one alert per patient in this window, however many messages follow.
+ALERT_INTERVAL_SECONDS = 15 * 60
+
+
+def normalise(text: str) -> str:
+    """Lower case, straight apostrophes, single spaces: what the patterns are written for."""
+    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u02bc", "'")
+    return " ".join(text.lower().split())
+
+
+def is_crisis(text: str, patterns: Iterable[re.Pattern]) -> bool:
+    """True when any crisis pattern appears in the text. Pure: no Telegram, no I/O."""
+    normal = normalise(text)
+    return any(pattern.search(normal) for pattern in patterns)
+
+
+async def crisis_check(update: Update, context: CallbackContext) -> None:
+    message = update.effective_message
+    text = message.text or message.caption or ""
+    lang = language(context, update.effective_user)
+    if not is_crisis(text, lang.crisis.patterns):
+        return
+    settings = services(context).settings
+    # Numbers first and plainly (safe-messaging guidance), then the clinic's card.
+    await update.effective_chat.send_message(lang.text("crisis.reply"), parse_mode=ParseMode.HTML)
+    await send_contact_card(update, settings)
+    # Log that it happened, never what was written.
+    log.warning("crisis message answered (update %s)", update.update_id)
+    if update.effective_chat.type == "private":
+        await _alert_staff(update, context)
+    raise ApplicationHandlerStop
+
+
+async def _alert_staff(update: Update, context: CallbackContext) -> None:
+    settings = services(context).settings
+    if settings.staff_chat_id is None:
+        return
+    user = update.effective_user
+    last_alerts: dict[int, float] = context.bot_data.setdefault("crisis_alerts", {})
+    now = time.monotonic()
+    if now - last_alerts.get(user.id, -ALERT_INTERVAL_SECONDS) < ALERT_INTERVAL_SECONDS:
+        return
+    last_alerts[user.id] = now
+    lang = services(context).content.language(None)  # staff read the clinic's default language
+    try:
+        await context.bot.send_message(
+            settings.staff_chat_id,
+            lang.text("crisis.staff_alert", first_name=user.first_name, user_id=user.id),
+            parse_mode=ParseMode.HTML,
+        )
+    except Exception:  # noqa: BLE001 - the patient already has help; staff trouble is logged
+        log.exception("could not alert the staff chat about a crisis message")
+
+
+def handlers() -> list:
+    text_or_caption = (filters.TEXT | filters.CAPTION) & filters.UpdateType.MESSAGES
+    return [MessageHandler(text_or_caption, crisis_check)]

@@ -1,0 +1,43 @@
+"""What every handler may use: settings, content, storage and the clock.
+
+Stored once in `application.bot_data`; `services(context)` gets it back with its type.
+The clock is the one seam tests use to move time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from telegram.ext import CallbackContext
+
+from bot.config import Settings
+from bot.content import Content, Language
+from bot.storage import Storage
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    content: Content
+    clock: Callable[[], datetime] = utc_now
+    storage: Storage | None = field(default=None)  # opened when the application starts
+
+    def db(self) -> Storage:
+        if self.storage is None:
+            raise RuntimeError("storage is not open yet")
+        return self.storage
+
+
+def services(context: CallbackContext) -> Services:
+    return context.application.bot_data["services"]
+
+
+def language(context: CallbackContext, user) -> Language:
+    """The content in the language of this Telegram user (English when we lack theirs)."""
+    return services(context).content.language(getattr(user, "language_code", None))

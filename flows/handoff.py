@@ -1,0 +1,39 @@
+"""Hand-off to the clinic: its phone number as a contact card, at any moment."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import CallbackContext, CallbackQueryHandler, CommandHandler, filters
+
+from bot import callbacks
+from bot.clinic import send_contact_card
+from bot.content import Language
+from bot.menu import back_to_menu_row
+from bot.screens import Screen, send
+from bot.services import Services, language, services
+
+from bot.chat_filters import PRIVATE
+
+
+def contact_screen(lang: Language) -> Screen:
+    return Screen(lang.text("contact.text"), (back_to_menu_row(lang),), origin=lang.text_origins.get("contact.text", ""))
+
+
+def screens(lang: Language):
+    yield contact_screen(lang)
+
+
+async def contact(update: Update, context: CallbackContext) -> None:
+    if update.callback_query:
+        await update.callback_query.answer()
+    # The card first: it is what a patient in a hurry needs; the hours follow.
+    await send_contact_card(update, services(context).settings)
+    await send(update, contact_screen(language(context, update.effective_user)))
+
+
+def handlers(services: Services) -> list:
+    return [
+        CommandHandler("contact", contact, filters=PRIVATE),
+        CommandHandler("start", contact, filters=PRIVATE & filters.Regex(r"^/start contact$")),
+        CallbackQueryHandler(contact, pattern=callbacks.CONTACT_PATTERN),
+    ]
