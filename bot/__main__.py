@@ -10,7 +10,7 @@ import signal
 import sys
 
 from bot.config import ConfigError, load_settings
-from bot.content import load_content
+from bot.content import has_errors, load_content
 
 USAGE = "usage: python -m bot [run | check]"
 
@@ -41,7 +41,7 @@ def run() -> int:
     from bot.storage import prepare_file
 
     content, problems = load_content(settings.content_dir, placeholders_for(settings))
-    if content is None:
+    if content is None or has_errors(problems):
         for problem in problems:
             print(problem, file=sys.stderr)
         print("error: the content has problems; fix them (python -m bot check lists them)", file=sys.stderr)

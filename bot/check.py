@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from bot.config import CONTENT_DIR, ConfigError, Settings, load_settings
-from bot.content import CONFIG_PLACEHOLDERS, Content, Language, Problem, banned_claims, load_content
+from bot.content import CONFIG_PLACEHOLDERS, Content, Language, Problem, banned_claims, has_errors, load_content
 from bot.menu import menu_button
 from bot.safety import is_crisis
 from bot.screens import Screen
@@ -71,18 +71,18 @@ def run_checks(env: dict[str, str], content_dir: Path = CONTENT_DIR, today: date
     if content is None:
         return problems
     for lang in content.languages.values():
-        problems += _check_language(lang, today)
+        problems += _check_language(lang, today, build_screens=not has_errors(content_problems))
     problems += _check_code_keys(content)
     return problems
 
 
-def _check_language(lang: Language, today: date) -> list[Problem]:
+def _check_language(lang: Language, today: date, build_screens: bool) -> list[Problem]:
     from bot.app import FLOWS  # the flows know which screens they can show
 
     problems: list[Problem] = _check_claims(lang)
     broken = _check_templates(lang)
-    if broken:
-        return problems + broken  # screens cannot be built from texts that do not render
+    if broken or not build_screens:
+        return problems + broken  # screens cannot be built from content with errors
 
     linked = set()
     for row, origin in zip(lang.menu, lang.menu_origins):

@@ -171,8 +171,13 @@ def load_content(root: Path, placeholders: dict[str, str]) -> tuple[Content | No
     for language in languages.values():
         for key in sorted(set(reference.ui) - set(language.ui)):
             problems.append(Problem(f"{root / language.code / 'ui.yaml'}:1", f"missing text '{key}' (present in en)"))
-    errors = [problem for problem in problems if not problem.warning]
-    return (Content(languages) if not errors else None), problems
+    # The content is returned even with problems, so the checker can look further into it;
+    # the bot itself refuses to start while any problem is an error (`has_errors`).
+    return Content(languages), problems
+
+
+def has_errors(problems: list[Problem]) -> bool:
+    return any(not problem.warning for problem in problems)
 
 
 # -- one language ----------------------------------------------------------------------------

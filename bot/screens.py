@@ -13,6 +13,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
+from bot.telegram_html import parse_html
+
 log = logging.getLogger(__name__)
 
 
@@ -37,6 +39,11 @@ class Screen:
         )
 
 
+def _already_showing(message: Message, screen: Screen) -> bool:
+    plain, _error = parse_html(screen.text)
+    return message.text == plain and message.reply_markup == screen.markup()
+
+
 async def send(update: Update, screen: Screen) -> Message:
     """Send the screen as a new message in the chat of the update."""
     return await update.effective_chat.send_message(
@@ -50,6 +57,8 @@ async def show(update: Update, screen: Screen) -> None:
     if query is None or query.message is None:
         await send(update, screen)
         return
+    if _already_showing(query.message, screen):
+        return  # a double tap: Telegram would refuse the edit as "not modified"
     try:
         await query.edit_message_text(
             screen.text, parse_mode=ParseMode.HTML, reply_markup=screen.markup(), disable_web_page_preview=True
