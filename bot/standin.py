@@ -5,7 +5,7 @@ api.telegram.org (point `ApplicationBuilder().base_url(...)` at `BotApiStandIn.b
 The stand-in plays both sides of a chat:
 
 * the **Bot API side** answers the bot's requests: it checks them the way Telegram does
-  (parameters and their types from the machine-readable spec in shared/botapi/api.json, the
+  (parameters and their types from the machine-readable spec in bot/botapi/api.json, the
   HTML parse mode, length limits, keyboards, rate limits, blocked users, ...) and answers
   with Telegram's JSON and error texts, so PTB raises the same exceptions it would in
   production;
@@ -47,8 +47,9 @@ from .telegram_html import (
     trim_like_telegram,
 )
 
-# <repo>/bot/standin.py -> <repo>/../shared/botapi/api.json
-DEFAULT_API_SPEC = Path(__file__).resolve().parent.parent.parent / "shared" / "botapi" / "api.json"
+# A copy of the Bot API specification ships with the package (bot/botapi/, MIT licensed, see
+# its README for where it comes from), so the stand-in works in any clone and in the preview.
+DEFAULT_API_SPEC = Path(__file__).resolve().parent / "botapi" / "api.json"
 
 # Telegram's answer when a callback query id is unknown or was already answered.
 QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
