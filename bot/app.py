@@ -28,7 +28,7 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY,
 # before the plain /start in `home`; `fallback` must be last.
 FLOWS = [membership, education, screening, handoff, home, fallback]
 
-# Commands shown in Telegram's menu, with their description's key in ui.yaml.
+# Commands shown in Telegram's menu, with their description's key in content/<lang>/ui/.
 PATIENT_COMMANDS = ["start", "menu", "contact", "help"]
 
 

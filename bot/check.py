@@ -136,7 +136,7 @@ def _check_templates(lang: Language) -> list[Problem]:
     problems = []
     config_only = {name: lang.placeholders[name] for name in CONFIG_PLACEHOLDERS if name in lang.placeholders}
     for origin, text in _medical_texts(lang):
-        is_ui = origin.split(":")[0].endswith("ui.yaml")
+        is_ui = Path(origin.split(":")[0]).parent.name == "ui"
         try:
             rendered = text.format_map(_AnyValue(config_only) if is_ui else config_only)
         except KeyError as error:
@@ -188,7 +188,7 @@ def _check_claims(lang: Language) -> list[Problem]:
 
 
 def _check_code_keys(content: Content) -> list[Problem]:
-    """Every ui.yaml key the code names literally exists in every language."""
+    """Every ui text key the code names literally exists in every language."""
     problems = []
     for folder in CODE_FOLDERS:
         for path in sorted(Path(folder).glob("*.py")):
@@ -196,7 +196,7 @@ def _check_code_keys(content: Content) -> list[Problem]:
                 for key in TEXT_KEY_IN_CODE.findall(line):
                     for lang in content.languages.values():
                         if key not in lang.ui:
-                            problems.append(Problem(f"{path}:{number}", f"uses text '{key}', missing from content/{lang.code}/ui.yaml"))
+                            problems.append(Problem(f"{path}:{number}", f"uses text '{key}', missing from {lang.folder / 'ui'}/*.yaml"))
     return problems
 
 

@@ -125,11 +125,11 @@ class Language:
     text_origins: dict[str, str] = field(default_factory=dict)
 
     def text(self, key: str, **values: object) -> str:
-        """A UI string from ui.yaml with its placeholders filled (values are HTML-escaped)."""
+        """A UI string from ui/*.yaml with its placeholders filled (values are HTML-escaped)."""
         return self.render(self.ui[key], **values)
 
     def label(self, key: str, **values: object) -> str:
-        """A button label from ui.yaml: plain text, so values are not HTML-escaped."""
+        """A button label from ui/*.yaml: plain text, so values are not HTML-escaped."""
         return self.ui[key].format_map(ChainMap({k: str(v) for k, v in values.items()}, self.plain_placeholders))
 
     def render(self, template: str, **values: object) -> str:
@@ -170,7 +170,7 @@ def load_content(root: Path, placeholders: dict[str, str]) -> tuple[Content | No
     reference = languages[DEFAULT_LANGUAGE]
     for language in languages.values():
         for key in sorted(set(reference.ui) - set(language.ui)):
-            problems.append(Problem(f"{root / language.code / 'ui.yaml'}:1", f"missing text '{key}' (present in en)"))
+            problems.append(Problem(f"{root / language.code / 'ui'}:1", f"missing text '{key}' (present in {reference.text_origins[key]})"))
     # The content is returned even with problems, so the checker can look further into it;
     # the bot itself refuses to start while any problem is an error (`has_errors`).
     return Content(languages), problems
@@ -184,7 +184,7 @@ def has_errors(problems: list[Problem]) -> bool:
 
 
 def _load_language(folder: Path, placeholders: dict[str, str], problems: list[Problem]) -> Language | None:
-    ui, origins = _load_ui(folder / "ui.yaml", problems)
+    ui, origins = _load_ui(folder / "ui", problems)
     topics = _load_topics(folder / "topics", problems)
     menu, menu_origins = _load_menu(folder / "menu.yaml", problems)
     screening = _load_screening(folder / "screening.yaml", problems)
@@ -278,25 +278,33 @@ class _Fields:
         return result
 
 
-def _load_ui(path: Path, problems: list[Problem]) -> tuple[dict[str, str] | None, dict[str, str]]:
-    data = _read(path, problems)
-    if data is None:
+def _load_ui(folder: Path, problems: list[Problem]) -> tuple[dict[str, str] | None, dict[str, str]]:
+    """Every text of ui/*.yaml (one file per feature), keyed "section.name"."""
+    paths = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+    if not paths:
+        problems.append(Problem(f"{folder}:1", "the ui folder is missing or has no .yaml file"))
         return None, {}
     texts: dict[str, str] = {}
     origins: dict[str, str] = {}
 
-    def walk(mapping: LineDict, prefix: str) -> None:
+    def walk(path: Path, mapping: LineDict, prefix: str) -> None:
         for key, value in mapping.items():
             name = f"{prefix}{key}"
+            where = f"{path}:{mapping.text_lines.get(key, mapping.line_of(key))}"
             if isinstance(value, LineDict):
-                walk(value, f"{name}.")
-            elif isinstance(value, str) and value.strip():
-                texts[name] = value.strip()
-                origins[name] = f"{path}:{mapping.text_lines.get(key, mapping.line_of(key))}"
-            else:
+                walk(path, value, f"{name}.")
+            elif not isinstance(value, str) or not value.strip():
                 problems.append(Problem(f"{path}:{mapping.line_of(key)}", f"text '{name}' must be a non-empty string"))
+            elif name in texts:
+                problems.append(Problem(where, f"text '{name}' is already defined at {origins[name]}"))
+            else:
+                texts[name] = value.strip()
+                origins[name] = where
 
-    walk(data, "")
+    for path in paths:
+        data = _read(path, problems)
+        if data is not None:
+            walk(path, data, "")
     return texts, origins
 
 

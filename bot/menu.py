@@ -6,7 +6,7 @@ from bot import callbacks
 from bot.content import Language
 from bot.screens import Button, Screen
 
-# Menu targets other than topics: the label's key in ui.yaml and the button's data.
+# Menu targets other than topics: the label's key in ui/*.yaml and the button's data.
 FEATURES: dict[str, tuple[str, str]] = {
     "screening": ("menu.screening", callbacks.SCREENING_INTRO),
     "contact": ("menu.contact", callbacks.CONTACT),

@@ -28,7 +28,7 @@ class Button:
 class Screen:
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
-    # Where the text comes from ("content/en/ui.yaml:12"), for the checker's messages.
+    # Where the text comes from ("content/en/ui/common.yaml:12"), for the checker's messages.
     origin: str = field(default="", compare=False)
 
     def markup(self) -> InlineKeyboardMarkup | None:

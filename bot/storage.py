@@ -35,6 +35,48 @@ MIGRATIONS: list[str] = [
         notified_at TEXT NOT NULL                 -- when it said it works in private only
     ) STRICT;
     """,
+    # 2: daily pain check-ins, only for patients who opted in. Health data: nothing here
+    # is kept without a consent row, and /delete removes every row of a patient.
+    """
+    CREATE TABLE consents (
+        user_id        INTEGER PRIMARY KEY REFERENCES patients (user_id) ON DELETE CASCADE,
+        notice_version TEXT NOT NULL,             -- the privacy notice the patient agreed to
+        consented_at   TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE checkins (
+        id           INTEGER PRIMARY KEY,
+        user_id      INTEGER NOT NULL REFERENCES patients (user_id) ON DELETE CASCADE,
+        created_at   TEXT NOT NULL,               -- UTC; shown in the patient's time zone
+        pain         INTEGER NOT NULL CHECK (pain BETWEEN 0 AND 10),
+        interference INTEGER CHECK (interference BETWEEN 0 AND 10),
+        sleep        INTEGER CHECK (sleep BETWEEN 1 AND 3),   -- poor, fair, good
+        mood         INTEGER CHECK (mood BETWEEN 1 AND 3),    -- low, okay, good
+        note         TEXT,
+        -- The message whose score button made this check-in: a second tap on the same
+        -- message updates it instead of saving twice.
+        message_id   INTEGER NOT NULL,
+        UNIQUE (user_id, message_id)
+    ) STRICT;
+    CREATE INDEX checkins_by_patient_time ON checkins (user_id, created_at);
+    CREATE TABLE reminders (
+        user_id        INTEGER PRIMARY KEY REFERENCES patients (user_id) ON DELETE CASCADE,
+        local_time     TEXT NOT NULL,             -- "HH:MM" in the patient's time zone
+        timezone       TEXT NOT NULL,             -- IANA name
+        paused         INTEGER NOT NULL DEFAULT 0,
+        next_due       TEXT NOT NULL,             -- UTC time of the next prompt
+        last_sent_day  TEXT,                      -- local date of the last daily prompt
+        snoozed        INTEGER NOT NULL DEFAULT 0 -- next_due is a "remind me in 1 hour"
+    ) STRICT;
+    CREATE INDEX reminders_due ON reminders (next_due) WHERE paused = 0;
+    -- What a patient's next typed message is for (a check-in note, a reminder time...),
+    -- kept here so a restart does not lose it.
+    CREATE TABLE awaiting_text (
+        user_id    INTEGER PRIMARY KEY REFERENCES patients (user_id) ON DELETE CASCADE,
+        purpose    TEXT NOT NULL,                 -- 'note', 'time', 'timezone'
+        checkin_id INTEGER,                       -- for a note: the check-in it belongs to
+        since      TEXT NOT NULL
+    ) STRICT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
