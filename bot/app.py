@@ -12,12 +12,12 @@ import logging
 from collections.abc import AsyncIterator
 
 from telegram import BotCommand, Update
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
 
-from bot import errors, safety
+from bot import errors, safety, typed_text
 from bot.services import Services
 from bot.storage import Storage
-from flows import education, fallback, handoff, home, membership, screening
+from flows import checkin, education, fallback, handoff, history, home, membership, privacy, reminders, screening
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +25,17 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 
 # The flows in the order their handlers are tried. Deep links (`/start tms`) must come
-# before the plain /start in `home`; `fallback` must be last.
-FLOWS = [membership, education, screening, handoff, home, fallback]
+# before the plain /start in `home`.
+FLOWS = [membership, education, screening, handoff, checkin, history, reminders, privacy, home]
+# Every flow, for `python -m bot check` to build all the screens they can show.
+SCREEN_FLOWS = [*FLOWS, fallback]
+# Flows that ask the patient to type something, and what for.
+TYPED_TEXT_ROUTES = {**checkin.typed_text_routes(), **reminders.typed_text_routes()}
 
 # Commands shown in Telegram's menu, with their description's key in content/<lang>/ui/.
-PATIENT_COMMANDS = ["start", "menu", "contact", "help"]
+PATIENT_COMMANDS = [
+    "start", "menu", "checkin", "history", "reminders", "contact", "help", "privacy", "mydata", "delete", "stop",
+]
 
 
 def build_application(services: Services) -> Application:
@@ -45,14 +51,23 @@ def build_application(services: Services) -> Application:
     )
     application.bot_data["services"] = services
 
-    # Group -2: remember who writes to us. Never answers, never stops the update.
-    application.add_handler(membership.recorder(), group=-2)
-    # Group -1: the safety net sees every message before any flow, and stops it there.
+    # Group -3: remember who writes to us; a command or a tap ends any wait for typed text.
+    # Never answers, never stops the update.
+    application.add_handler(membership.recorder(), group=-3)
+    application.add_handler(TypeHandler(Update, typed_text.stop_waiting_on_other_action), group=-2)
+    # Group -1: the safety net sees every message before any flow and answers a crisis at
+    # once. It lets the update go on, so a note typed in a check-in is still kept.
     application.add_handlers(safety.handlers(), group=-1)
-    # Group 0: the flows; the first handler that matches wins.
+    # Group 0: the flows; the first handler that matches wins. Then typed answers a flow
+    # asked for, then the fallback for everything else.
     for flow in FLOWS:
         application.add_handlers(flow.handlers(services))
+    application.add_handler(typed_text.handler(services, TYPED_TEXT_ROUTES))
+    application.add_handlers(fallback.handlers(services))
     application.add_error_handler(errors.on_error)
+
+    # One periodic job sends the daily prompts that are due (read from SQLite).
+    reminders.schedule(application, services)
     return application
 
 

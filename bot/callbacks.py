@@ -48,3 +48,62 @@ SCREENING_PATTERN = r"^sc:([ynu]{0,20})$"
 
 CONTACT = "contact"
 CONTACT_PATTERN = r"^contact$"
+
+# Daily check-in. The check-in's id rides in the data of its later steps, so a half-done
+# check-in can be finished after a restart; the server checks that it is the tapper's own.
+CHECKIN = "ci"
+CHECKIN_PATTERN = r"^ci$"
+CONSENT = "ci:yes"
+CONSENT_PATTERN = r"^ci:yes$"
+
+
+def score(pain: int) -> str:
+    return f"ci:p:{pain}"
+
+
+SCORE_PATTERN = r"^ci:p:(10|[0-9])$"
+
+
+def checkin_item(step: str, checkin_id: int, value: str) -> str:
+    """An answer to an optional step: i(nterference), s(leep), m(ood), n(ote); value "x" skips."""
+    return f"ci:{step}:{checkin_id}:{value}"
+
+
+CHECKIN_ITEM_PATTERN = r"^ci:([ismn]):(\d{1,12}):(10|[0-9]|x|t)$"
+CHECKIN_DONE_PATTERN = r"^ci:done:(\d{1,12})$"
+
+
+def checkin_done(checkin_id: int) -> str:
+    return f"ci:done:{checkin_id}"
+
+
+HISTORY = "hist"
+HISTORY_PATTERN = r"^hist$"
+
+# Reminders: the daily prompt's own buttons, and the settings screen.
+REMINDERS = "rm"
+REMINDERS_PATTERN = r"^rm$"
+SNOOZE = "rm:snooze"
+SKIP_TODAY = "rm:skip"
+
+
+def reminder_time(hhmm: str) -> str:
+    return f"rm:t:{hhmm}"
+
+
+REMINDER_TIME_PATTERN = r"^rm:t:([0-2][0-9][0-5][0-9]|type)$"
+
+
+def reminder_zone(zone: str) -> str:
+    return f"rm:z:{zone}"
+
+
+REMINDER_ZONE_PATTERN = r"^rm:z:([A-Za-z_]+(?:/[A-Za-z0-9_+-]+){0,2}|menu|type)$"
+REMINDER_ACTION_PATTERN = r"^rm:(snooze|skip|pause|resume|off|time)$"
+RESUME_MESSAGES = "stop:undo"
+RESUME_MESSAGES_PATTERN = r"^stop:undo$"
+
+# Data rights.
+DELETE_CONFIRM = "del:yes"
+DELETE_CANCEL = "del:no"
+DELETE_PATTERN = r"^del:(yes|no)$"

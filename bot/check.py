@@ -77,7 +77,7 @@ def run_checks(env: dict[str, str], content_dir: Path = CONTENT_DIR, today: date
 
 
 def _check_language(lang: Language, today: date, build_screens: bool) -> list[Problem]:
-    from bot.app import FLOWS  # the flows know which screens they can show
+    from bot.app import SCREEN_FLOWS  # the flows know which screens they can show
 
     problems: list[Problem] = _check_claims(lang)
     broken = _check_templates(lang)
@@ -94,9 +94,12 @@ def _check_language(lang: Language, today: date, build_screens: bool) -> list[Pr
         if f"topic:{topic.id}" not in linked:
             problems.append(Problem(topic.where, f"topic '{topic.id}' is not in menu.yaml, so no one can reach it"))
 
-    for flow in FLOWS:
-        for screen in getattr(flow, "screens", lambda _lang: ())(lang):
-            problems += _check_screen(screen, fallback_origin=str(lang.folder))
+    for flow in SCREEN_FLOWS:
+        try:
+            for screen in getattr(flow, "screens", lambda _lang: ())(lang):
+                problems += _check_screen(screen, fallback_origin=str(lang.folder))
+        except KeyError as error:
+            problems.append(Problem(f"{lang.folder / 'ui'}:1", f"{flow.__name__} needs the text {error.args[0]!r}, which no ui/*.yaml file defines"))
 
     dated = [(topic.where, topic.id, topic.reviewed) for topic in lang.topics.values()]
     if lang.screening is not None:

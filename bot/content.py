@@ -291,7 +291,9 @@ def _load_ui(folder: Path, problems: list[Problem]) -> tuple[dict[str, str] | No
         for key, value in mapping.items():
             name = f"{prefix}{key}"
             where = f"{path}:{mapping.text_lines.get(key, mapping.line_of(key))}"
-            if isinstance(value, LineDict):
+            if not isinstance(key, str):
+                problems.append(Problem(where, f"key {key!r} is not a name: YAML reads off/on/yes/no as true/false, so quote it or pick another word"))
+            elif isinstance(value, LineDict):
                 walk(path, value, f"{name}.")
             elif not isinstance(value, str) or not value.strip():
                 problems.append(Problem(f"{path}:{mapping.line_of(key)}", f"text '{name}' must be a non-empty string"))

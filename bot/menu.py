@@ -9,6 +9,7 @@ from bot.screens import Button, Screen
 # Menu targets other than topics: the label's key in ui/*.yaml and the button's data.
 FEATURES: dict[str, tuple[str, str]] = {
     "screening": ("menu.screening", callbacks.SCREENING_INTRO),
+    "checkin": ("menu.checkin", callbacks.CHECKIN),
     "contact": ("menu.contact", callbacks.CONTACT),
 }
 

@@ -1,7 +1,8 @@
 """The safety net: a message about suicide, self-harm or an emergency gets help at once.
 
-It runs before every other handler (group -1), in any state of any flow, and stops the
-update there, so nothing else answers over it. The patterns are per language in
+It runs before every other handler (group -1), in any state of any flow. It does not stop
+the update: a flow that was waiting for typed text (a check-in note) still keeps what the
+patient wrote; the fallback stays quiet for an update the safety net answered. The patterns are per language in
 content/<lang>/crisis.yaml; the numbers come from the clinic's config.
 """
 
@@ -14,13 +15,14 @@ from collections.abc import Iterable
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.ext import ApplicationHandlerStop, CallbackContext, MessageHandler, filters
+from telegram.ext import CallbackContext, MessageHandler, filters
 
 from bot.clinic import send_contact_card
 from bot.services import language, services
 
 log = logging.getLogger(__name__)
 
+ANSWERED = "safety_net_answered_update"
 # Staff get at most one alert per patient in this window, however many messages follow.
 ALERT_INTERVAL_SECONDS = 15 * 60
 
@@ -49,9 +51,14 @@ async def crisis_check(update: Update, context: CallbackContext) -> None:
     await send_contact_card(update, settings)
     # Log that it happened, never what was written.
     log.warning("crisis message answered (update %s)", update.update_id)
+    context.chat_data[ANSWERED] = update.update_id
     if update.effective_chat.type == "private":
         await _alert_staff(update, context)
-    raise ApplicationHandlerStop
+
+
+def answered_by_safety_net(update: Update, context: CallbackContext) -> bool:
+    """True when the safety net already answered this update (so no "I can't read that")."""
+    return context.chat_data is not None and context.chat_data.get(ANSWERED) == update.update_id
 
 
 async def _alert_staff(update: Update, context: CallbackContext) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 from telegram.ext import CallbackContext
 
@@ -26,6 +27,8 @@ class Services:
     settings: Settings
     content: Content
     clock: Callable[[], datetime] = utc_now
+    # How often the reminder job looks for due reminders (tests and the preview shorten it).
+    tick_seconds: float = 30.0
     storage: Storage | None = field(default=None)  # opened when the application starts
 
     def db(self) -> Storage:
@@ -36,6 +39,13 @@ class Services:
 
 def services(context: CallbackContext) -> Services:
     return context.application.bot_data["services"]
+
+
+async def patient_zone(context: CallbackContext, user_id: int) -> ZoneInfo:
+    """The patient's time zone: the one of their reminder, else the clinic's."""
+    used = services(context)
+    reminder = await used.db().reminder(user_id)
+    return ZoneInfo(reminder.timezone if reminder else used.settings.clinic.timezone)
 
 
 def language(context: CallbackContext, user) -> Language:

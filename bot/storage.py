@@ -87,6 +87,37 @@ def utc_text(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def from_utc_text(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Checkin:
+    id: int
+    user_id: int
+    created_at: datetime
+    pain: int
+    interference: int | None
+    sleep: int | None
+    mood: int | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class Reminder:
+    user_id: int
+    local_time: str
+    timezone: str
+    paused: bool
+    next_due: datetime
+    last_sent_day: str | None
+    snoozed: bool
+
+
+# The optional items of a check-in that a later tap may fill in (column names, so a fixed list).
+CHECKIN_ITEMS = ("interference", "sleep", "mood", "note")
+
+
 @dataclass(frozen=True)
 class Patient:
     user_id: int
@@ -104,6 +135,9 @@ class Storage:
     def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
         self._db = connection
         self.path = path
+        # Patients whose next typed message answers a question: a mirror of awaiting_text,
+        # so a synchronous handler filter can ask without a query.
+        self.awaiting: set[int] = set()
 
     @classmethod
     async def open(cls, path: Path | str) -> "Storage":
@@ -116,6 +150,8 @@ class Storage:
         await connection.execute("PRAGMA busy_timeout = 5000")
         storage = cls(connection, path)
         await storage._migrate()
+        async with connection.execute("SELECT user_id FROM awaiting_text") as cursor:
+            storage.awaiting = {row[0] for row in await cursor.fetchall()}
         return storage
 
     async def close(self) -> None:
@@ -179,6 +215,192 @@ class Storage:
         )
         await self._db.commit()
 
+    async def set_opted_out(self, user_id: int, opted_out: bool) -> None:
+        await self._db.execute("UPDATE patients SET opted_out = ? WHERE user_id = ?", (int(opted_out), user_id))
+        await self._db.commit()
+
+    # -- consent ---------------------------------------------------------------------------
+
+    async def consent(self, user_id: int) -> tuple[str, str] | None:
+        """(notice version, consent time) if the patient joined the check-in programme."""
+        async with self._db.execute(
+            "SELECT notice_version, consented_at FROM consents WHERE user_id = ?", (user_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return (row[0], row[1]) if row else None
+
+    async def give_consent(self, user_id: int, notice_version: str, now: datetime) -> None:
+        await self._db.execute(
+            "INSERT INTO consents (user_id, notice_version, consented_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (user_id) DO UPDATE SET notice_version = excluded.notice_version, "
+            "consented_at = excluded.consented_at",
+            (user_id, notice_version, utc_text(now)),
+        )
+        await self._db.commit()
+
+    # -- check-ins -------------------------------------------------------------------------
+
+    async def save_score(self, user_id: int, message_id: int, pain: int, now: datetime) -> int:
+        """Save the pain score tapped on one message; a second tap there updates it. Returns the id."""
+        async with self._db.execute(
+            "INSERT INTO checkins (user_id, created_at, pain, message_id) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (user_id, message_id) DO UPDATE SET pain = excluded.pain RETURNING id",
+            (user_id, utc_text(now), pain, message_id),
+        ) as cursor:
+            (checkin_id,) = await cursor.fetchone()
+        await self._db.commit()
+        return checkin_id
+
+    async def set_checkin_item(self, user_id: int, checkin_id: int, item: str, value: int | str | None) -> bool:
+        """Fill in one optional item of the patient's own check-in; False if there is none."""
+        if item not in CHECKIN_ITEMS:
+            raise ValueError(f"not a check-in item: {item}")
+        cursor = await self._db.execute(
+            f"UPDATE checkins SET {item} = ? WHERE id = ? AND user_id = ?", (value, checkin_id, user_id)
+        )
+        await self._db.commit()
+        return cursor.rowcount == 1
+
+    async def checkin(self, user_id: int, checkin_id: int) -> Checkin | None:
+        async with self._db.execute(
+            "SELECT * FROM checkins WHERE id = ? AND user_id = ?", (checkin_id, user_id)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return _checkin(row) if row else None
+
+    async def checkins(self, user_id: int, since: datetime | None = None) -> list[Checkin]:
+        """The patient's check-ins, oldest first (all of them, or since a time)."""
+        async with self._db.execute(
+            "SELECT * FROM checkins WHERE user_id = ? AND created_at >= ? ORDER BY created_at, id",
+            (user_id, utc_text(since) if since else ""),
+        ) as cursor:
+            return [_checkin(row) for row in await cursor.fetchall()]
+
+    # -- reminders -------------------------------------------------------------------------
+
+    async def reminder(self, user_id: int) -> Reminder | None:
+        async with self._db.execute("SELECT * FROM reminders WHERE user_id = ?", (user_id,)) as cursor:
+            row = await cursor.fetchone()
+        return _reminder(row) if row else None
+
+    async def set_reminder(self, user_id: int, local_time: str, zone: str, next_due: datetime) -> None:
+        """Set or change the daily time and zone; it is (re)started, not paused, not snoozed."""
+        await self._db.execute(
+            """
+            INSERT INTO reminders (user_id, local_time, timezone, next_due) VALUES (?, ?, ?, ?)
+            ON CONFLICT (user_id) DO UPDATE SET local_time = excluded.local_time,
+                timezone = excluded.timezone, next_due = excluded.next_due, paused = 0, snoozed = 0
+            """,
+            (user_id, local_time, zone, utc_text(next_due)),
+        )
+        await self._db.commit()
+
+    async def set_reminder_paused(self, user_id: int, paused: bool, next_due: datetime | None = None) -> None:
+        await self._db.execute(
+            "UPDATE reminders SET paused = ?, snoozed = 0, next_due = COALESCE(?, next_due) WHERE user_id = ?",
+            (int(paused), utc_text(next_due) if next_due else None, user_id),
+        )
+        await self._db.commit()
+
+    async def delete_reminder(self, user_id: int) -> None:
+        await self._db.execute("DELETE FROM reminders WHERE user_id = ?", (user_id,))
+        await self._db.commit()
+
+    async def snooze_reminder(self, user_id: int, until: datetime) -> bool:
+        cursor = await self._db.execute(
+            "UPDATE reminders SET next_due = ?, snoozed = 1 WHERE user_id = ? AND paused = 0",
+            (utc_text(until), user_id),
+        )
+        await self._db.commit()
+        return cursor.rowcount == 1
+
+    async def skip_reminder(self, user_id: int, next_due: datetime) -> bool:
+        cursor = await self._db.execute(
+            "UPDATE reminders SET next_due = ?, snoozed = 0 WHERE user_id = ?", (utc_text(next_due), user_id)
+        )
+        await self._db.commit()
+        return cursor.rowcount == 1
+
+    async def due_reminders(self, now: datetime, limit: int = 500) -> list[Reminder]:
+        """Reminders whose time has come, for patients the bot may message (index on next_due)."""
+        async with self._db.execute(
+            """
+            SELECT reminders.* FROM reminders JOIN patients USING (user_id)
+            WHERE reminders.paused = 0 AND reminders.next_due <= ?
+              AND patients.opted_out = 0 AND patients.blocked = 0
+            ORDER BY reminders.next_due LIMIT ?
+            """,
+            (utc_text(now), limit),
+        ) as cursor:
+            return [_reminder(row) for row in await cursor.fetchall()]
+
+    async def reminder_handled(self, user_id: int, next_due: datetime, sent_day: str | None) -> None:
+        """Move a due reminder on (before its prompt is sent: a crash then loses at most one
+        prompt, it never sends two)."""
+        await self._db.execute(
+            "UPDATE reminders SET next_due = ?, snoozed = 0, last_sent_day = COALESCE(?, last_sent_day) "
+            "WHERE user_id = ?",
+            (utc_text(next_due), sent_day, user_id),
+        )
+        await self._db.commit()
+
+    # -- typed answers ---------------------------------------------------------------------
+
+    async def await_text(self, user_id: int, purpose: str, now: datetime, checkin_id: int | None = None) -> None:
+        await self._db.execute(
+            "INSERT OR REPLACE INTO awaiting_text (user_id, purpose, checkin_id, since) VALUES (?, ?, ?, ?)",
+            (user_id, purpose, checkin_id, utc_text(now)),
+        )
+        await self._db.commit()
+        self.awaiting.add(user_id)
+
+    async def awaited_text(self, user_id: int) -> tuple[str, int | None] | None:
+        """(purpose, check-in id) if the patient's next typed message answers a question."""
+        async with self._db.execute(
+            "SELECT purpose, checkin_id FROM awaiting_text WHERE user_id = ?", (user_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return (row[0], row[1]) if row else None
+
+    async def stop_awaiting_text(self, user_id: int) -> None:
+        await self._db.execute("DELETE FROM awaiting_text WHERE user_id = ?", (user_id,))
+        await self._db.commit()
+        self.awaiting.discard(user_id)
+
+    # -- the patient's data rights ---------------------------------------------------------
+
+    async def tables_with_patient_rows(self) -> list[str]:
+        """Every table with a user_id column. The convention that a table naming a patient
+        calls the column user_id is what lets /delete find all of their rows."""
+        async with self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as cursor:
+            tables = [row[0] for row in await cursor.fetchall()]
+        result = []
+        for table in tables:
+            async with self._db.execute(f"PRAGMA table_info({table})") as cursor:
+                if any(column[1] == "user_id" for column in await cursor.fetchall()):
+                    result.append(table)
+        return result
+
+    async def rows_of_patient(self, user_id: int) -> dict[str, list[dict]]:
+        """Everything stored about the patient, table by table, for /mydata."""
+        result = {}
+        for table in await self.tables_with_patient_rows():
+            async with self._db.execute(f"SELECT * FROM {table} WHERE user_id = ?", (user_id,)) as cursor:
+                result[table] = [dict(row) for row in await cursor.fetchall()]
+        return result
+
+    async def delete_patient(self, user_id: int) -> int:
+        """Erase every row that belongs to the patient, in every table, in one transaction."""
+        tables = await self.tables_with_patient_rows()
+        deleted = 0
+        # The patients row last: other tables reference it.
+        for table in sorted(tables, key=lambda name: name == "patients"):
+            cursor = await self._db.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
+            deleted += cursor.rowcount
+        await self._db.commit()
+        self.awaiting.discard(user_id)
+        return deleted
+
     # -- groups ----------------------------------------------------------------------------
 
     async def first_time_in_group(self, chat_id: int, now: datetime) -> bool:
@@ -189,6 +411,20 @@ class Storage:
         )
         await self._db.commit()
         return cursor.rowcount == 1
+
+
+def _checkin(row) -> Checkin:
+    return Checkin(
+        id=row["id"], user_id=row["user_id"], created_at=from_utc_text(row["created_at"]), pain=row["pain"],
+        interference=row["interference"], sleep=row["sleep"], mood=row["mood"], note=row["note"],
+    )
+
+
+def _reminder(row) -> Reminder:
+    return Reminder(
+        user_id=row["user_id"], local_time=row["local_time"], timezone=row["timezone"], paused=bool(row["paused"]),
+        next_due=from_utc_text(row["next_due"]), last_sent_day=row["last_sent_day"], snoozed=bool(row["snoozed"]),
+    )
 
 
 def prepare_file(path: Path) -> None:

@@ -13,6 +13,7 @@ from telegram.ext import CallbackContext, CallbackQueryHandler, MessageHandler, 
 from bot.chat_filters import PRIVATE
 from bot.content import Language
 from bot.menu import back_to_menu_row, main_menu
+from bot.safety import answered_by_safety_net
 from bot.screens import Screen, send
 from bot.services import Services, language
 
@@ -29,15 +30,21 @@ def screens(lang: Language):
 
 
 async def unknown_command(update: Update, context: CallbackContext) -> None:
-    await send(update, not_understood_screen(language(context, update.effective_user), "fallback.command"))
+    await _point_to_menu(update, context, "fallback.command")
 
 
 async def unknown_text(update: Update, context: CallbackContext) -> None:
-    await send(update, not_understood_screen(language(context, update.effective_user), "fallback.text"))
+    await _point_to_menu(update, context, "fallback.text")
 
 
 async def unknown_media(update: Update, context: CallbackContext) -> None:
-    await send(update, not_understood_screen(language(context, update.effective_user), "fallback.media"))
+    await _point_to_menu(update, context, "fallback.media")
+
+
+async def _point_to_menu(update: Update, context: CallbackContext, key: str) -> None:
+    if answered_by_safety_net(update, context):
+        return  # the crisis answer stands alone
+    await send(update, not_understood_screen(language(context, update.effective_user), key))
 
 
 async def stale_button(update: Update, context: CallbackContext) -> None:

@@ -8,6 +8,7 @@ Every test fails if the bot made a Bot API call the stand-in rejected with a 4xx
 from __future__ import annotations
 
 import textwrap
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -69,12 +70,35 @@ def env(standin: BotApiStandIn, config_file: Path, tmp_path: Path) -> dict[str, 
     }
 
 
+class FakeClock:
+    """The bot's clock in tests: it stands still until a test moves it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, moment: datetime) -> None:
+        self.now = moment.astimezone(timezone.utc)
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
 @pytest.fixture
-def services(env: dict[str, str]) -> Services:
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 11, 21, 17, 0, tzinfo=timezone.utc))
+
+
+@pytest.fixture
+def services(env: dict[str, str], clock: FakeClock) -> Services:
     settings = load_settings(env)
     content, problems = load_content(settings.content_dir, placeholders_for(settings))
     assert content is not None and not has_errors(problems), [str(problem) for problem in problems]
-    return Services(settings=settings, content=content)
+    # The reminder job is run by the tests when they move the clock (run_due_prompts),
+    # not by the timer.
+    return Services(settings=settings, content=content, clock=clock, tick_seconds=3600)
 
 
 @pytest.fixture
@@ -89,3 +113,9 @@ async def bot(services: Services, standin: BotApiStandIn):
 @pytest.fixture
 def patient(standin: BotApiStandIn, bot) -> TelegramUser:
     return TelegramUser(standin, 1001, first_name="Ann")
+
+
+async def run_due_prompts(application) -> None:
+    """Run the daily-prompt job now, as its timer would, and wait for it to finish."""
+    (job,) = application.job_queue.get_jobs_by_name("daily prompts")
+    await job.run(application)

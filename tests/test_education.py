@@ -14,6 +14,7 @@ MAIN_MENU = [
     "⚠️ Who can't have TMS?",
     "💧 Ketamine basics",
     "✅ Could TMS be right for me?",
+    "📝 Daily check-in",
     "📞 Contact the clinic",
 ]
 
