@@ -334,15 +334,20 @@ class Storage:
         ) as cursor:
             return [_reminder(row) for row in await cursor.fetchall()]
 
-    async def reminder_handled(self, user_id: int, next_due: datetime, sent_day: str | None) -> None:
-        """Move a due reminder on (before its prompt is sent: a crash then loses at most one
-        prompt, it never sends two)."""
-        await self._db.execute(
+    async def claim_reminder(self, reminder: Reminder, next_due: datetime, sent_day: str | None) -> bool:
+        """Move a due reminder on, if no one else did since it was read; True if we did.
+
+        The compare-and-set on next_due makes the claim atomic: two overlapping runs of the
+        job (or two processes) can never both send the same prompt. It is committed before
+        the prompt is sent, so a crash loses one prompt at most and never sends two.
+        """
+        cursor = await self._db.execute(
             "UPDATE reminders SET next_due = ?, snoozed = 0, last_sent_day = COALESCE(?, last_sent_day) "
-            "WHERE user_id = ?",
-            (utc_text(next_due), sent_day, user_id),
+            "WHERE user_id = ? AND next_due = ? AND snoozed = ?",
+            (utc_text(next_due), sent_day, reminder.user_id, utc_text(reminder.next_due), int(reminder.snoozed)),
         )
         await self._db.commit()
+        return cursor.rowcount == 1
 
     # -- typed answers ---------------------------------------------------------------------
 

@@ -119,10 +119,10 @@ async def send_due_prompts(context: CallbackContext) -> None:
                 last_sent_day=_day(reminder.last_sent_day),
                 now=now,
             )
-            # Moved on and committed before sending: a crash here loses one prompt at most,
-            # and can never make the patient get two.
-            await storage.reminder_handled(reminder.user_id, decision.next_due, decision.day.isoformat() if decision.day else None)
-            if decision.send:
+            # Claimed and committed before sending: a crash here loses one prompt at most,
+            # and an overlapping run that claimed it first makes us leave it alone.
+            claimed = await storage.claim_reminder(reminder, decision.next_due, decision.day.isoformat() if decision.day else None)
+            if claimed and decision.send:
                 await _send_prompt(context, reminder.user_id)
 
 

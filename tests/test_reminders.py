@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import sqlite3
 from datetime import datetime, timedelta
@@ -210,3 +211,20 @@ async def test_the_reminder_job_is_one_job_however_many_patients(patient, bot, c
     assert len(bot.job_queue.jobs()) == 1
     await tick_at(bot, clock, la("2026-11-21T09:00") + timedelta(seconds=30))
     assert len([call for call in patient.standin.calls if call.method == "sendMessage" and PROMPT in str(call.params.get("text"))]) == 11
+
+
+async def test_overlapping_runs_of_the_job_never_send_twice(patient, bot, clock, standin) -> None:
+    """The timer's run and a manual run (the preview's clock button) may overlap."""
+    await set_up_reminder(patient, clock)
+    others = []
+    for user_id in range(3000, 3030):
+        other = TelegramUser(standin, user_id, first_name=f"P{user_id}")
+        await other.send("/checkin")
+        await other.click("✅ I agree, start my check-ins")
+        await other.send("/reminders")
+        await other.click("09:00")
+        others.append(other)
+    clock.set(la("2026-11-21T09:00"))
+    await asyncio.gather(run_due_prompts(bot), run_due_prompts(bot), run_due_prompts(bot))
+    sent = [call.chat_id for call in standin.calls if call.method == "sendMessage" and PROMPT in str(call.params.get("text"))]
+    assert sorted(sent) == sorted([1001] + [other.user_id for other in others])
