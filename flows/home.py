@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import CallbackContext, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import CallbackContext, CallbackQueryHandler, CommandHandler
 
 from bot import callbacks
 from bot.content import Language
