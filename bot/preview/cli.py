@@ -74,52 +74,63 @@ def main(argv: list[str]) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    from bot import logs
+    from bot.preview.server import PreviewError
 
-    env = {key: value for key, value in os.environ.items() if key not in LIVE_ONLY}
     try:
-        settings = load_settings(env, require_token=False)
-        config = load_preview_config(args.preview_config)
-    except (ConfigError, PreviewConfigError) as error:
+        preview = build_preview(dict(os.environ), preview_config=args.preview_config, content_dir=args.content, port=port)
+    except PreviewError as error:
+        for line in error.details:
+            print(line, file=sys.stderr)
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if config.database.resolve() == settings.database.resolve():
-        print(
-            f"error: {args.preview_config}: database is {config.database}, the live bot's database: "
-            "give the preview a file of its own",
-            file=sys.stderr,
-        )
-        return 2
+    logs.configure(None)
+    return asyncio.run(_serve(preview))
 
-    from bot import logs
+
+def build_preview(env: dict[str, str], *, preview_config: Path, content_dir: Path, port: int):
+    """Everything checked, nothing started: the Preview, or PreviewError with one line.
+
+    The tests build their previews here too, so they run what the command runs.
+    """
     from bot.check import placeholders_for, run_checks
     from bot.content import load_content
+    from bot.preview.server import Preview, PreviewError
     from bot.storage import prepare_file
 
+    env = {key: value for key, value in env.items() if key not in LIVE_ONLY}
+    try:
+        settings = load_settings(env, require_token=False)
+        config = load_preview_config(preview_config)
+    except (ConfigError, PreviewConfigError) as error:
+        raise PreviewError(str(error)) from None
+    if config.database.resolve() == settings.database.resolve():
+        raise PreviewError(
+            f"{preview_config}: database is {config.database}, the live bot's database: "
+            "give the preview a file of its own"
+        )
     # The same check `python -m bot check` runs: the preview never shows content the live
     # bot's check would refuse.
-    content_dir = args.content.resolve()
+    content_dir = content_dir.resolve()
     problems = run_checks(env, content_dir)
     content, load_problems = load_content(content_dir, placeholders_for(settings))
     if has_errors(problems) or content is None or has_errors(load_problems):
-        for problem in problems if has_errors(problems) else load_problems:
-            print(problem, file=sys.stderr)
-        print("error: the content has problems; fix them and start the preview again", file=sys.stderr)
-        return 2
+        shown = problems if has_errors(problems) else load_problems
+        raise PreviewError(
+            "the content has problems; fix them and start the preview again",
+            details=[str(problem) for problem in shown],
+        )
     try:
         prepare_file(config.database)
     except OSError as error:
-        print(f"error: database {config.database}: cannot create it ({error.strerror})", file=sys.stderr)
-        return 2
-
-    logs.configure(None)
+        raise PreviewError(f"database {config.database}: cannot create it ({error.strerror})") from None
     settings = replace(settings, content_dir=content_dir)
-    return asyncio.run(_serve(settings, config, content, port, env, problems))
+    return Preview(settings, config, content, port=port, check_env=env, content_warnings=problems)
 
 
-async def _serve(settings, config, content, port, env, warnings) -> int:
-    from bot.preview.server import Preview, PreviewError
+async def _serve(preview) -> int:
+    from bot.preview.server import PreviewError
 
-    preview = Preview(settings, config, content, port=port, check_env=env, content_warnings=warnings)
     try:
         await preview.start()
     except PreviewError as error:

@@ -66,7 +66,11 @@ SECURITY_HEADERS = {
 
 
 class PreviewError(Exception):
-    """Stops the preview with this one line (exit 2)."""
+    """Stops the preview with this one line (exit 2), after `details` (content problems)."""
+
+    def __init__(self, message: str, details: list[str] = ()) -> None:
+        super().__init__(message)
+        self.details = list(details)
 
 
 @dataclass
@@ -339,14 +343,14 @@ class Preview:
         sent = self.standin.sent_message(chat.id, message_id)
         if sent is None or sent.file is None or sent.deleted:
             raise _bad("no such file", status=404)
-        mime = sent.mime_type or "application/octet-stream"
         name = sent.filename or f"{sent.kind}-{message_id}"
-        # Photos show inline; anything else is a download, whatever type it claims.
-        inline = sent.kind == "photo" and mime.startswith("image/") and mime != "image/svg+xml"
-        disposition = "inline" if inline else "attachment"
+        # A photo shows inline when its bytes are an image a browser draws (PTB uploads
+        # them as octet-stream); anything else is a download, whatever type it claims.
+        image = _image_type(sent.file) if sent.kind == "photo" else None
+        disposition = "inline" if image else "attachment"
         return web.Response(
             body=sent.file,
-            content_type=mime if inline else "application/octet-stream",
+            content_type=image or "application/octet-stream",
             headers={"Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(name)}"},
         )
 
@@ -421,6 +425,19 @@ class _Refused(Exception):
 
 def _bad(message: str, status: int = 400) -> _Refused:
     return _Refused(message, status)
+
+
+def _image_type(data: bytes) -> str | None:
+    """The MIME type of a PNG, JPEG, GIF or WebP image, from its first bytes."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
 
 
 def _iso(moment: datetime) -> str:
