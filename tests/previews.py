@@ -7,17 +7,20 @@ port 0 (the system picks a free one), so tests never touch the repository's data
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import textwrap
 import threading
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Coroutine
 
 from bot.config import CONTENT_DIR
 from bot.preview.cli import build_preview
 from bot.preview.server import Preview
+from bot.storage import utc_text
 from tests.conftest import CONFIG
 
-ANN, BEN, CARMEN, RIVERA = 1001, 1002, 1003, 9001
+ANN, BEN, CARMEN, DAN, RIVERA = 1001, 1002, 1003, 1004, 9001
 STAFF_GROUP = -1009000000001
 CLINIC_PHONE = "+1 555 010 0199"  # from tests.conftest.CONFIG
 
@@ -33,6 +36,9 @@ personas:
   - id: 1003
     name: Carmen
     phone: "+1 555 010 1003"
+  - id: 1004
+    name: Dan
+    phone: "+1 555 010 1004"
   - id: 9001
     name: Dr. Rivera
     phone: "+1 555 010 9001"
@@ -101,3 +107,19 @@ def break_content(content_dir: Path) -> Path:
     assert original in text, "the TMS topic changed: pick another sentence to break"
     topic.write_text(text.replace(original, f"{BROKEN_SENTENCE} Your clinic"), encoding="utf-8")
     return topic
+
+
+def insert_reminder(database: Path, user_id: int, due: datetime, paused: bool = False) -> None:
+    """A reminder row as the reminder feature stores it (schema 2), with its patient row."""
+    with sqlite3.connect(database) as db:
+        seen = utc_text(datetime.now(timezone.utc))
+        db.execute(
+            "INSERT OR IGNORE INTO patients (user_id, first_name, first_seen, last_seen) VALUES (?, 'P', ?, ?)",
+            (user_id, seen, seen),
+        )
+        db.execute(
+            "INSERT OR REPLACE INTO reminders (user_id, local_time, timezone, paused, next_due) "
+            "VALUES (?, '09:00', 'America/Los_Angeles', ?, ?)",
+            (user_id, int(paused), utc_text(due)),
+        )
+    db.close()

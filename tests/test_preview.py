@@ -11,7 +11,6 @@ import os
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -25,8 +24,8 @@ from telegram import KeyboardButton, ReplyKeyboardMarkup
 from bot.check import run_checks
 from bot.preview.clock import OffsetClock, next_reminder_due
 from bot.preview.settings import PreviewConfigError, load_preview_config
-from bot.storage import Storage, utc_text
-from tests.previews import ANN, BEN, RIVERA, STAFF_GROUP, break_content, make_preview, write_files
+from bot.storage import Storage
+from tests.previews import ANN, BEN, RIVERA, STAFF_GROUP, break_content, insert_reminder, make_preview, write_files
 
 REPO = Path(__file__).resolve().parent.parent
 PNG = bytes.fromhex(  # a 1x1 transparent PNG
@@ -52,8 +51,8 @@ def test_the_committed_preview_yaml_has_patients_and_staff() -> None:
         (("id: 1002", "id: ben"), 7, "personas[2].id"),
         (("id: 1002", "id: 1001"), 7, "used twice"),
         (('phone: "+1 555 010 1003"', "phone: call me"), 12, "personas[3].phone"),
-        (("staff: true", "staff: yes please"), 16, "personas[4].staff"),
-        (("id: -1009000000001", "id: 42"), 18, "staff_group.id"),
+        (("staff: true", "staff: yes please"), 19, "personas[5].staff"),
+        (("id: -1009000000001", "id: 42"), 21, "staff_group.id"),
         (("database:", "databse:"), 2, "unknown setting 'databse'"),
     ],
 )
@@ -101,20 +100,6 @@ async def test_the_next_reminder_is_the_earliest_unpaused_one(tmp_path: Path) ->
     assert await next_reminder_due(database) == soon
 
 
-def insert_reminder(database: Path, user_id: int, due: datetime, paused: bool = False) -> None:
-    """A reminder row as the reminder feature (schema 2) writes it, with its patient."""
-    with sqlite3.connect(database) as db:
-        seen = utc_text(datetime.now(timezone.utc))
-        db.execute(
-            "INSERT OR IGNORE INTO patients (user_id, first_name, first_seen, last_seen) VALUES (?, 'P', ?, ?)",
-            (user_id, seen, seen),
-        )
-        db.execute(
-            "INSERT OR REPLACE INTO reminders (user_id, local_time, timezone, paused, next_due) VALUES (?, '09:00', 'America/Los_Angeles', ?, ?)",
-            (user_id, int(paused), utc_text(due)),
-        )
-
-
 # -- the HTTP API, against the real bot and stand-in -----------------------------------------
 
 
@@ -156,14 +141,14 @@ async def test_the_staff_persona_is_staff_and_the_staff_group_is_the_staff_chat(
     assert settings.database == preview.config.database
     assert settings.base_url == preview.standin.base_url  # the stand-in, never Telegram
     current = await state(session, ANN)
-    assert [chat["title"] for chat in current["chats"]] == ["Ann", "Ben", "Carmen", "Dr. Rivera", "Clinic staff"]
+    assert [chat["title"] for chat in current["chats"]] == ["Ann", "Ben", "Carmen", "Dan", "Dr. Rivera", "Clinic staff"]
     assert [command["command"] for command in current["chat"]["commands"]] == ["start", "menu", "contact", "help"]
     assert "education" in current["chat"]["description"]
 
 
 async def test_a_reply_keyboard_shares_the_personas_own_contact(api) -> None:
     preview, session = api
-    bot = preview._application.bot
+    bot = preview.application.bot
     markup = ReplyKeyboardMarkup(
         [[KeyboardButton("Share my phone number", request_contact=True)], ["Not now"]], one_time_keyboard=True
     )
@@ -184,7 +169,7 @@ async def test_a_reply_keyboard_shares_the_personas_own_contact(api) -> None:
 
 async def test_photos_and_documents_the_bot_sends_can_be_fetched(api) -> None:
     preview, session = api
-    bot = preview._application.bot
+    bot = preview.application.bot
     await bot.send_photo(BEN, PNG, caption="<b>Your week</b>", parse_mode="HTML")
     await bot.send_document(BEN, b"date,pain\n2026-11-21,4\n", filename="my-data.csv", caption="Your data")
     photo, document = (await state(session, BEN))["chat"]["messages"]

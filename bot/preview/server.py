@@ -143,6 +143,11 @@ class Preview:
     def url(self) -> str:
         return f"http://127.0.0.1:{self._port}"
 
+    @property
+    def application(self):
+        """The running bot (tests send through its Bot API client, as features do)."""
+        return self._application
+
     async def start(self) -> None:
         await self._start_web()  # first: a taken port must fail before anything runs
         self._stack.push_async_callback(self._stop_web)

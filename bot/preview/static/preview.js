@@ -218,8 +218,10 @@ function renderMessage(message) {
   return article;
 }
 
+// Real time, in the clinic's time zone like the bot clock above (which may be ahead).
 function clockTime(unixSeconds) {
-  return new Date(unixSeconds * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  const zone = view.clock ? view.clock.timezone : undefined;
+  return new Date(unixSeconds * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", timeZone: zone });
 }
 
 function attachment(message) {
@@ -319,6 +321,13 @@ function renderEntities(text, entities) {
 function build(parent, text, start, end, entities, detect) {
   let position = start;
   let index = 0;
+  let afterBlock = false;
+  // A block (quote, code block) already ends its line: the newline after it in the text
+  // would show as an empty line, which Telegram does not show.
+  const between = (from, to) => {
+    const piece = text.slice(from, to);
+    return afterBlock && piece.startsWith("\n") ? piece.slice(1) : piece;
+  };
   while (index < entities.length) {
     const entity = entities[index];
     const from = Math.max(entity.offset, position);
@@ -326,17 +335,20 @@ function build(parent, text, start, end, entities, detect) {
     let next = index + 1;
     while (next < entities.length && entities[next].offset < to) next += 1;
     if (to > from) {
-      plain(parent, text.slice(position, from), detect);
+      plain(parent, between(position, from), detect);
       const [outer, inner] = entityNodes(entity, text.slice(from, to));
       const detectInside = detect && !NO_DETECTION.has(entity.type);
       build(inner, text, from, to, entities.slice(index + 1, next), detectInside);
       parent.append(outer);
       position = to;
+      afterBlock = BLOCKS.has(entity.type);
     }
     index = next;
   }
-  plain(parent, text.slice(position, end), detect);
+  plain(parent, between(position, end), detect);
 }
+
+const BLOCKS = new Set(["blockquote", "expandable_blockquote", "pre"]);
 
 // Inside these, nothing more is made tappable.
 const NO_DETECTION = new Set(["code", "pre", "text_link", "url", "email", "bot_command"]);
