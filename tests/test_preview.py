@@ -329,6 +329,10 @@ def test_the_live_bot_without_a_token_never_starts_the_preview(tmp_path: Path) -
 @pytest.mark.parametrize(("token", "command"), [("", "-m bot preview"), ("123456789:AAH-token", "-m bot")])
 def test_make_run_is_the_preview_without_a_token_and_the_bot_with_one(token: str, command: str) -> None:
     env = clean_env(TELEGRAM_BOT_TOKEN=token) if token else clean_env()
-    result = subprocess.run(["make", "-n", "run"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    # Under `make test` the outer make's variables would make this a sub-make.
+    env = {key: value for key, value in env.items() if key not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-n", "run"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1].endswith(f"/python {command}")
