@@ -33,6 +33,7 @@ class Chat:
         newest = max(
             [(sent.message_id, _short(sent.message)) for sent in bot]
             + [(message["message_id"], _short(message)) for message in user_messages],
+            key=lambda item: item[0],
             default=None,
         )
         return {

@@ -31,6 +31,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from aiohttp import web
+from telegram.ext import Application
 
 from bot.app import build_application, register_commands, running
 from bot.check import placeholders_for, run_checks
@@ -38,7 +39,7 @@ from bot.config import Settings
 from bot.content import Content, Problem, has_errors, load_content
 from bot.preview.chat import Chat
 from bot.preview.clock import OffsetClock, next_reminder_due
-from bot.preview.settings import PreviewConfig
+from bot.preview.settings import Persona, PreviewConfig
 from bot.services import Services
 from bot.standin import BotApiStandIn
 
@@ -123,7 +124,7 @@ class Preview:
         self._port: int | None = None
         self._runner: web.AppRunner | None = None
         self._stack = contextlib.AsyncExitStack()
-        self._application = None
+        self._application: Application | None = None
         self._reload_lock = asyncio.Lock()
         self._user_messages: dict[int, list[dict]] = {}
 
@@ -144,7 +145,7 @@ class Preview:
         return f"http://127.0.0.1:{self._port}"
 
     @property
-    def application(self):
+    def application(self) -> Application | None:
         """The running bot (tests send through its Bot API client, as features do)."""
         return self._application
 
@@ -259,18 +260,21 @@ class Preview:
         return web.json_response(await self._state_of(chat))
 
     def _snapshot(self, chat: Chat) -> tuple[list[dict], dict]:
+        """The chat list and one chat, as the page shows them."""
         chats = [other.summary(self.standin, self._user_messages.get(other.id, [])) for other in self.chats.values()]
         return chats, chat.view(self.standin, self._user_messages.get(chat.id, []))
 
-    def _tag(self, chat: Chat) -> str:
-        encoded = json.dumps(self._snapshot(chat), sort_keys=True, default=str).encode()
+    def _tag(self, chat: Chat, snapshot: tuple[list[dict], dict] | None = None) -> str:
+        """A fingerprint of the snapshot: the page sends it back to wait for a change."""
+        encoded = json.dumps(snapshot or self._snapshot(chat), sort_keys=True, default=str).encode()
         return hashlib.sha256(encoded).hexdigest()[:16]
 
     async def _state_of(self, chat: Chat) -> dict:
-        chats, view = self._snapshot(chat)
+        snapshot = self._snapshot(chat)
+        chats, view = snapshot
         bot = self.standin.bot_user
         return {
-            "tag": self._tag(chat),
+            "tag": self._tag(chat, snapshot),
             "bot": {"name": bot["first_name"], "username": bot["username"]},
             "chats": chats,
             "chat": view,
@@ -334,7 +338,7 @@ class Preview:
             {"answered": True, "text": answer.get("text", ""), "show_alert": bool(answer.get("show_alert"))}
         )
 
-    def _acting_user(self, chat: Chat):
+    def _acting_user(self, chat: Chat) -> Persona:
         if chat.user is None:
             raise _bad("no persona can write in this chat: add a staff persona to preview.yaml", status=409)
         return chat.user
