@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import signal
 import sys
 from dataclasses import replace
@@ -57,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def parse_port(value: str | None, source: str) -> int:
-    if value is None or not value.strip().isdigit() or int(value) > 65535:
+    if value is None or not re.fullmatch(r"[0-9]{1,5}", value.strip()) or int(value) > 65535:
         raise ValueError(f"{source} must be a port number from 0 to 65535 (got {value!r})")
     return int(value)
 
