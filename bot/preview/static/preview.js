@@ -139,7 +139,8 @@ function renderHeader(bot) {
   $("chat-title").textContent = title;
   $("chat-avatar").textContent = initials(title);
   const you = chat.user ? `you are ${chat.user.name} (${roleOf(chat) === "group" ? "staff" : roleOf(chat)})` : "read only";
-  $("chat-subtitle").textContent = chat.kind === "private" ? `bot @${bot.username} · ${you}` : `group · ${you}`;
+  // Who you are first: on a phone the end of this line is cut off.
+  $("chat-subtitle").textContent = chat.kind === "private" ? `${you} · bot @${bot.username}` : `${you} · group`;
 }
 
 function initials(name) {
