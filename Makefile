@@ -6,10 +6,19 @@ PY     := $(VENV)/bin/python
 
 .PHONY: run test check
 
+# With a token: the live bot. Without one: the local preview in a browser, so a fresh clone
+# shows the bot working at once. `python -m bot` itself never falls back to the preview.
+ifeq ($(strip $(TELEGRAM_BOT_TOKEN)),)
+run: $(VENV)/.installed
+	$(PY) -m bot preview
+else
 run: $(VENV)/.installed
 	$(PY) -m bot
+endif
 
+# scripts/install-browser installs Debian's Chromium for the browser tests when missing.
 test: $(VENV)/.installed
+	scripts/install-browser
 	$(PY) -m pytest -q
 
 check: $(VENV)/.installed

@@ -1,4 +1,8 @@
-"""Command line: `python -m bot` runs the bot, `python -m bot check` validates everything.
+"""Command line: `python -m bot` runs the bot, `python -m bot check` validates everything,
+`python -m bot preview` shows the bot in a browser without Telegram (bot/preview/).
+
+`run` never falls back to the preview: without a token it stops and says so, because an
+operator who meant to go live must not end up with a bot that only runs on their machine.
 
 A wrong setting or broken content stops the program with one clear line per problem and
 exit code 2 — never a traceback for a mistake a person can fix.
@@ -12,7 +16,7 @@ import sys
 from bot.config import ConfigError, load_settings
 from bot.content import has_errors, load_content
 
-USAGE = "usage: python -m bot [run | check]"
+USAGE = "usage: python -m bot [run | check | preview [--port N] [--content DIR] [--preview-config FILE]]"
 
 
 def main(argv: list[str]) -> int:
@@ -23,6 +27,10 @@ def main(argv: list[str]) -> int:
         return check_main()
     if command == "run":
         return run()
+    if command == "preview":
+        from bot.preview.cli import main as preview_main
+
+        return preview_main(argv[1:])
     print(USAGE, file=sys.stderr)
     return 2
 
