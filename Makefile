@@ -17,16 +17,21 @@ run: $(VENV)/.installed
 endif
 
 # scripts/install-browser installs Debian's Chromium for the browser tests when missing.
-test: $(VENV)/.installed
+test: $(VENV)/.installed-test
 	scripts/install-browser
 	$(PY) -m pytest -q
 
 check: $(VENV)/.installed
 	$(PY) -m bot check
 
-# Re-install only when the dependency list changes.
+# Re-install only when the dependency list changes. Running the bot needs only its own
+# dependencies; the tests add pytest and Playwright.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@

@@ -120,7 +120,7 @@ def _check_language(lang: Language, today: date, build_screens: bool) -> list[Pr
 def _medical_texts(lang: Language):
     """(origin, text) for every text that can carry a medical claim."""
     for topic in lang.topics.values():
-        yield topic.where, topic.intro
+        yield topic.intro_where or topic.where, topic.intro
         for page in topic.pages:
             yield page.where, page.text
     if lang.screening is not None:

@@ -65,6 +65,7 @@ class Topic:
     pages: tuple[Page, ...]
     sources: dict[str, Source]
     where: str
+    intro_where: str = ""
 
     def page(self, page_id: str) -> Page | None:
         return next((page for page in self.pages if page.id == page_id), None)
@@ -368,6 +369,7 @@ def _load_topics(folder: Path, problems: list[Problem]) -> dict[str, Topic]:
             pages=tuple(pages),
             sources=sources,
             where=fields.where(),
+            intro_where=fields.text_where("intro"),
         )
     return topics
 

@@ -165,3 +165,9 @@ def test_crisis_patterns_are_held_to_their_examples(content: Path) -> None:
     crisis = content / "en" / "crisis.yaml"
     crisis.write_text(crisis.read_text(encoding="utf-8").replace("  - '\\bsuicid'\n", ""), encoding="utf-8")
     assert any("crisis example not caught" in error and "suicide" in error for error in errors(content))
+
+
+def test_a_claim_in_a_topic_intro_points_at_its_line(content: Path) -> None:
+    page = content / "en" / "topics" / "tms.yaml"
+    line = insert_after(page, "TMS stands for", "Most people are cured by it.")
+    assert any(f"tms.yaml:{line}: banned claim (cure)" in error for error in errors(content)), errors(content)

@@ -13,7 +13,6 @@ import signal
 import socket
 import subprocess
 import sys
-import textwrap
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -21,11 +20,21 @@ import aiohttp
 import pytest
 from telegram import KeyboardButton, ReplyKeyboardMarkup
 
+from bot.app import PATIENT_COMMANDS
 from bot.check import run_checks
 from bot.preview.clock import OffsetClock, next_reminder_due
 from bot.preview.settings import PreviewConfigError, load_preview_config
 from bot.storage import Storage
-from tests.previews import ANN, BEN, RIVERA, STAFF_GROUP, break_content, insert_reminder, make_preview, write_files
+from tests.previews import (
+    ANN,
+    BEN,
+    RIVERA,
+    STAFF_GROUP,
+    break_content,
+    insert_reminder,
+    make_preview,
+    write_files,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 PNG = bytes.fromhex(  # a 1x1 transparent PNG
@@ -142,7 +151,7 @@ async def test_the_staff_persona_is_staff_and_the_staff_group_is_the_staff_chat(
     assert settings.base_url == preview.standin.base_url  # the stand-in, never Telegram
     current = await state(session, ANN)
     assert [chat["title"] for chat in current["chats"]] == ["Ann", "Ben", "Carmen", "Dan", "Dr. Rivera", "Clinic staff"]
-    assert [command["command"] for command in current["chat"]["commands"]] == ["start", "menu", "contact", "help"]
+    assert [command["command"] for command in current["chat"]["commands"]] == PATIENT_COMMANDS
     assert "education" in current["chat"]["description"]
 
 

@@ -21,12 +21,21 @@ from pathlib import Path
 import pytest
 from telegram import KeyboardButton, ReplyKeyboardMarkup
 
+from bot.app import PATIENT_COMMANDS
 from bot.check import run_checks
 from bot.config import CONTENT_DIR
 from bot.telegram_html import parse_html
 from tests.previews import (
-    ANN, BEN, BROKEN_SENTENCE, CARMEN, CLINIC_PHONE, DAN, RIVERA, STAFF_GROUP,
-    PreviewInThread, break_content, insert_reminder,
+    ANN,
+    BEN,
+    BROKEN_SENTENCE,
+    CARMEN,
+    CLINIC_PHONE,
+    DAN,
+    RIVERA,
+    STAFF_GROUP,
+    PreviewInThread,
+    break_content,
 )
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -161,7 +170,7 @@ def test_a_patient_reads_a_topic_goes_back_runs_the_screening_and_gets_the_phone
     # The command menu holds what the bot registered with setMyCommands.
     page.locator("#menu-button").click()
     commands = page.locator("#command-list button")
-    expect(commands).to_have_count(4)
+    expect(commands).to_have_count(len(PATIENT_COMMANDS))
     expect(commands.first).to_contain_text(f"/start{lang.label('commands.start')}")
     page.locator("#command-list button", has_text="/contact").click()
     expect(page.locator(".contact-card")).to_contain_text(CLINIC_PHONE)
@@ -200,10 +209,9 @@ def test_a_crisis_message_shows_up_in_the_staff_group(page, preview, lang) -> No
     expect(page.locator("#chat-subtitle")).to_contain_text("you are Ben")
 
 
-def test_the_clock_moves_forward_and_to_the_next_reminder(page, preview, lang) -> None:
-    """Until the reminder feature lands on this branch, the reminder is a row written the way
-    that feature stores it (schema 2); with the feature, a patient sets it with the bot and
-    the prompt must arrive in their chat after "Go to the next reminder"."""
+def test_the_clock_moves_forward_and_a_reminder_fires(page, preview, lang) -> None:
+    """The patient sets a daily reminder with the bot; "Go to the next reminder" moves the
+    bot's clock there and the prompt arrives in their chat."""
     from playwright.sync_api import expect
 
     open_chat(page, preview, CARMEN)
@@ -218,13 +226,24 @@ def test_the_clock_moves_forward_and_to_the_next_reminder(page, preview, lang) -
     after = datetime.fromisoformat(now.get_attribute("data-now"))
     assert timedelta(days=1) <= after - before < timedelta(days=1, minutes=1)
 
-    due = (preview.preview.clock() + timedelta(days=3)).replace(second=0, microsecond=0)
-    insert_reminder(preview.preview.config.database, CARMEN, due)
-    page.reload()
-    expect(page.locator("#next-reminder")).to_have_attribute("data-due", due.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    box = page.get_by_label("Message", exact=True)
+    box.fill("/reminders")
+    box.press("Enter")
+    screen = bot_messages(page).last
+    screen.get_by_role("button", name=lang.label("checkin.consent_yes")).click()
+    box.fill("/reminders")
+    box.press("Enter")
+    expect(bot_messages(page).last).to_contain_text(plain(lang.text("reminders.none")).splitlines()[0])
+    bot_messages(page).last.get_by_role("button", name="09:00").click()
+    expect(bot_messages(page).last).to_contain_text("09:00")
+    expect(page.get_by_role("button", name="Go to the next reminder")).to_be_enabled()
+
     page.get_by_role("button", name="Go to the next reminder").click()
-    expect(now).to_have_attribute("data-now", due.strftime("%Y-%m-%dT%H:%M:%SZ"))
-    assert preview.preview.clock() >= due  # the bot's own clock, which its reminder job reads
+    prompt = bot_messages(page).last
+    expect(prompt).to_contain_text(plain(lang.text("reminders.prompt")).splitlines()[0])
+    # The check-in is one tap on the prompt.
+    prompt.get_by_role("button", name="4", exact=True).click()
+    expect(bot_messages(page).last).to_contain_text(plain(lang.text("checkin.saved", pain=4)).splitlines()[0])
 
 
 def test_every_kind_of_message_shows_and_the_contact_button_shares_the_personas_phone(page, preview, lang) -> None:

@@ -24,7 +24,6 @@ import errno
 import hashlib
 import json
 import logging
-import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -116,7 +115,8 @@ class Preview:
             staff_ids=config.staff_ids,
             staff_chat_id=staff_group.id if staff_group else None,
         )
-        self.services = Services(settings=self._base_settings, content=content, clock=self.clock)
+        # A short tick: moving the clock shows the daily prompt within seconds.
+        self.services = Services(settings=self._base_settings, content=content, clock=self.clock, tick_seconds=5)
         self.standin = BotApiStandIn(PREVIEW_TOKEN, bot_username=BOT_USERNAME)
         self.content_status = ContentStatus(True, list(content_warnings), datetime.now(timezone.utc))
         self._check_env = check_env
@@ -393,6 +393,12 @@ class Preview:
         else:
             raise _bad('say {"advance": seconds} or {"to": "next_reminder"}')
         log.info("preview clock moved to %s (offset %s)", _iso(self.clock()), self.clock.offset)
+        if moved:
+            # Look for due reminders now rather than at the next tick, so the prompt is there
+            # when the page refreshes. The job claims each reminder atomically, so this run
+            # overlapping the timer's cannot send a prompt twice.
+            for job in self.application.job_queue.get_jobs_by_name("daily prompts"):
+                await job.run(self.application)
         return web.json_response({"moved": moved, "clock": await self._clock_state()})
 
     async def _reload(self, request: web.Request) -> web.Response:
