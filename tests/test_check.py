@@ -169,5 +169,7 @@ def test_crisis_patterns_are_held_to_their_examples(content: Path) -> None:
 
 def test_a_claim_in_a_topic_intro_points_at_its_line(content: Path) -> None:
     page = content / "en" / "topics" / "tms.yaml"
-    line = insert_after(page, "TMS stands for", "Most people are cured by it.")
+    text = page.read_text(encoding="utf-8")
+    page.write_text(text.replace("  TMS stands for", "  Most people are cured by it.\n  TMS stands for", 1), encoding="utf-8")
+    line = line_of(page, "Most people are cured")
     assert any(f"tms.yaml:{line}: banned claim (cure)" in error for error in errors(content)), errors(content)
