@@ -28,7 +28,7 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY,
 # before the plain /start in `home`.
 FLOWS = [membership, education, screening, handoff, checkin, history, reminders, privacy, home]
 # Every flow, for `python -m bot check` to build all the screens they can show.
-SCREEN_FLOWS = [*FLOWS, fallback]
+SCREEN_FLOWS = [safety, *FLOWS, fallback]
 # Flows that ask the patient to type something, and what for.
 TYPED_TEXT_ROUTES = {**checkin.typed_text_routes(), **reminders.typed_text_routes()}
 
@@ -60,6 +60,7 @@ def build_application(services: Services) -> Application:
     application.add_handlers(safety.handlers(), group=-1)
     # Group 0: the flows; the first handler that matches wins. Then typed answers a flow
     # asked for, then the fallback for everything else.
+    application.add_handlers(safety.button_handlers())
     for flow in FLOWS:
         application.add_handlers(flow.handlers(services))
     application.add_handler(typed_text.handler(services, TYPED_TEXT_ROUTES))

@@ -134,16 +134,18 @@ def first_and_last_week(scores: list[Score], now: datetime) -> tuple[float, floa
     return mean(first), mean(last)
 
 
-def pain_alert(current: Score, earlier: list[Score]) -> bool:
-    """Suggest contacting the clinic: a score of 9 or 10, or 3+ points above the week before.
+def pain_alert(current: Score, earlier: list[Score]) -> str | None:
+    """Why to suggest contacting the clinic: "high" for a score of 9 or 10, "rise" for 3+
+    points above the average of the 7 days before this check-in; None for no reason.
 
-    "The week before" is the average of the check-ins in the 7 days before this one; it is
-    not a diagnosis, only a nudge to talk to people who can judge.
+    It is not a diagnosis, only a nudge to talk to people who can judge.
     """
     if current.pain >= HIGH_PAIN:
-        return True
+        return "high"
     week = [score.pain for score in earlier if current.at - timedelta(days=7) <= score.at < current.at]
-    return bool(week) and current.pain - mean(week) >= WEEKLY_RISE_ALERT
+    if week and current.pain - mean(week) >= WEEKLY_RISE_ALERT:
+        return "rise"
+    return None
 
 
 def rolling_average(scores: list[Score], days: int = 7) -> list[tuple[datetime, float]]:

@@ -71,7 +71,8 @@ def note_wait_screen(lang: Language, checkin_id: int) -> Screen:
     return Screen(lang.text("checkin.note_waiting"), ((Button(lang.label("checkin.finish"), callbacks.checkin_done(checkin_id)),),))
 
 
-def needs_alert(checkin: Checkin, earlier: list[Checkin]) -> bool:
+def alert_reason(checkin: Checkin, earlier: list[Checkin]) -> str | None:
+    """"high" or "rise" when the check-in calls for a word with the clinic (bot.painlog)."""
     previous = [Score(item.created_at, item.pain) for item in earlier if item.id != checkin.id and item.created_at <= checkin.created_at]
     return pain_alert(Score(checkin.created_at, checkin.pain), previous)
 
@@ -87,8 +88,8 @@ def summary_screen(lang: Language, checkin: Checkin, earlier: list[Checkin], zon
     week = period_stats(scores, now - timedelta(days=7), now)
     if week.count > 1:
         lines.append(lang.text("checkin.week_average", average=f"{week.average:.1f}", count=week.count))
-    if needs_alert(checkin, earlier):
-        lines.append(lang.text("checkin.alert"))
+    if reason := alert_reason(checkin, earlier):
+        lines.append(f"{lang.text(f'checkin.alert_{reason}')} {lang.text('checkin.alert')}")
     rows = ((Button(lang.label("checkin.history"), callbacks.HISTORY),), back_to_menu_row(lang))
     return Screen("\n\n".join(lines), rows)
 
@@ -105,6 +106,9 @@ def screens(lang: Language):
     """Every kind of screen this flow shows, for `python -m bot check`."""
     yield consent_screen(lang)
     yield score_screen(lang)
+    now = datetime(2026, 11, 21, 17, 0).astimezone()
+    worst = Checkin(2, 1, now, 10, 10, 1, 1, None)
+    yield summary_screen(lang, worst, [Checkin(1, 1, now - timedelta(days=1), 0, None, None, None, None), worst], ZoneInfo("UTC"), now)
     for letter, _column in STEPS:
         yield step_screen(lang, 999_999_999_999, 10, letter)
     yield note_wait_screen(lang, 999_999_999_999)
@@ -205,7 +209,7 @@ async def _show_summary(update: Update, context: CallbackContext, checkin_id: in
     now = used.clock()
     earlier = await used.db().checkins(user_id, since=now - timedelta(days=14))
     await show(update, summary_screen(lang, checkin, earlier, await patient_zone(context, user_id), now))
-    if needs_alert(checkin, earlier):
+    if alert_reason(checkin, earlier):
         await send_contact_card(update, used.settings)
 
 

@@ -13,7 +13,7 @@ MAIN_MENU = [
     "📅 What to expect",
     "⚠️ Who can't have TMS?",
     "💧 Ketamine basics",
-    "✅ Could TMS be right for me?",
+    "📋 Could TMS be right for me?",
     "📝 Daily check-in",
     "📞 Contact the clinic",
 ]

@@ -90,7 +90,7 @@ async def test_mydata_sends_everything_stored(patient: TelegramUser, clock) -> N
         lines = list(csv.reader(io.StringIO(block)))
         blocks[lines[0][0]] = [dict(zip(lines[1], line)) for line in lines[2:]]
     assert blocks["# patients"][0]["first_name"] == "Ann"
-    assert blocks["# consents"][0]["notice_version"] == "1 (2026-11-21)"
+    assert blocks["# consents"][0]["notice_version"] == "2 (2026-11-21)"
     assert [row["pain"] for row in blocks["# checkins"]] == ["6", "3"]
     assert blocks["# checkins"][0]["created_at_local"] == "2026-11-21 09:00"
     assert blocks["# reminders"][0]["local_time"] == "08:00"

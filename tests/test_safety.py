@@ -61,7 +61,7 @@ async def test_a_crisis_message_gets_numbers_and_the_clinic(patient: TelegramUse
 
 async def test_crisis_mid_screening_and_the_screening_continues(patient: TelegramUser, services) -> None:
     await patient.send("/start")
-    await patient.click("✅ Could TMS be right for me?")
+    await patient.click("📋 Could TMS be right for me?")
     await patient.click("Start the questions")
     await patient.click("No")
     question = patient.last
@@ -77,6 +77,22 @@ async def test_a_photo_caption_is_checked_too(patient: TelegramUser) -> None:
     before = len(patient.messages)
     await patient.send_photo(caption="I want to die")
     assert_crisis_answer(patient, before)
+
+
+async def test_are_you_safe_buttons(patient: TelegramUser, standin) -> None:
+    await patient.send("I can't take it anymore")
+    reply = next(message for message in patient.messages if "Are you safe right now?" in message.text)
+    assert reply.text.index("911") < reply.text.index("sorry"), "the numbers come first"
+    assert "the clinic's team will be told" in reply.text  # no promise of secrecy
+    await patient.click_on(reply, "I'm safe right now")
+    assert "Thank you for telling me" in patient.last.text
+    assert len(standin.chat_log(STAFF_CHAT_ID)) == 1
+    # "I'm not safe" always reaches the staff at once, even right after the first alert.
+    await patient.click_on(reply, "I'm not safe")
+    assert any("Please call 911 now" in message.text for message in patient.messages)
+    assert patient.messages[-1].kind == "contact"
+    alerts = standin.chat_log(STAFF_CHAT_ID)
+    assert len(alerts) == 2 and "not safe right now" in alerts[1].text
 
 
 async def test_staff_get_a_short_alert_without_the_message(patient: TelegramUser, standin) -> None:

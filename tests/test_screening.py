@@ -10,7 +10,7 @@ from tests.client import TelegramUser
 
 async def start_screening(patient: TelegramUser) -> None:
     await patient.send("/start")
-    await patient.click("✅ Could TMS be right for me?")
+    await patient.click("📋 Could TMS be right for me?")
     assert "not saved" in patient.last.text or "not stored" in patient.last.text
     await patient.click("Start the questions")
 
