@@ -205,11 +205,16 @@ def _check_code_keys(content: Content) -> list[Problem]:
 
 def _line_of_offset(origin: str, text: str, error: str) -> str:
     """Point an HTML error's "byte offset N" at its line inside a multi-line text."""
-    match = re.search(r"byte offset (\d+)", error)
     path, _, line = origin.rpartition(":")
-    if not match or not line.isdigit():
+    if not line.isdigit():
         return origin
-    before = text.encode("utf-8")[: int(match.group(1))].decode("utf-8", errors="ignore")
+    if match := re.search(r"byte offset (\d+)", error):
+        before = text.encode("utf-8")[: int(match.group(1))].decode("utf-8", errors="ignore")
+    elif match := re.search(r'start tag "([\w-]+)"', error):
+        # An unclosed tag: point at the last place it was opened.
+        before = text[: max(text.rfind(f"<{match.group(1)}>"), text.rfind(f"<{match.group(1)} "), 0)]
+    else:
+        return origin
     return f"{path}:{int(line) + before.count(chr(10))}"
 
 

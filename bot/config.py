@@ -184,6 +184,8 @@ def _optional_text(section: dict, key: str, default: str, name: str) -> str:
 
 
 def _phone(value: object, name: str) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise ConfigError(f"{name} must be in quotes, e.g. \"+1 555 010 0000\" (YAML read it as a number)")
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{name} is missing: put the clinic's phone number in quotes, e.g. \"+1 555 010 0000\"")
     digits = re.sub(r"[\s().-]", "", value)

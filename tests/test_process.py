@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
+import socket
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -50,3 +53,39 @@ async def test_the_bot_process_runs_answers_and_stops_cleanly(standin, env, tmp_
     database = Path(env["BOT_DATABASE"])
     assert stat.S_IMODE(database.stat().st_mode) == 0o600
     assert not [call for call in standin.errors], [f"{c.method} {c.status} {c.description}" for c in standin.errors]
+
+
+def run_bot_process(env: dict[str, str], cwd: Path = REPO) -> subprocess.CompletedProcess:
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(("TELEGRAM_", "BOT_"))}
+    return subprocess.run([sys.executable, "-m", "bot"], cwd=cwd, env={**clean, **env}, capture_output=True, text=True, timeout=60)
+
+
+async def test_a_rejected_token_is_one_line_that_does_not_show_it(standin, env) -> None:
+    wrong = "987654321:AAH-a-token-telegram-does-not-know-abcdef"
+    result = await asyncio.to_thread(run_bot_process, {**env, "TELEGRAM_BOT_TOKEN": wrong})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == "error: Telegram rejected TELEGRAM_BOT_TOKEN: copy it again from @BotFather"
+    # The library logs its own traceback first; the token is redacted from it too.
+    assert wrong.split(":")[1] not in result.stdout + result.stderr
+
+
+def test_no_bot_api_at_start_is_one_line(env) -> None:
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = run_bot_process({**env, "TELEGRAM_BASE_URL": f"http://127.0.0.1:{port}/bot"})
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: cannot reach the Bot API at http://127.0.0.1:{port}/bot")
+    assert TOKEN.split(":")[1] not in result.stdout + result.stderr
+
+
+def test_the_live_bot_refuses_content_that_fails_the_check(env, tmp_path: Path) -> None:
+    for folder in ("bot", "flows", "content"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    page = tmp_path / "content" / "en" / "topics" / "tms.yaml"
+    page.write_text(page.read_text(encoding="utf-8").replace("TMS is noninvasive.", "TMS cures chronic pain.", 1), encoding="utf-8")
+    result = run_bot_process(env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "banned claim (cure)" in result.stderr
+    assert "bot started" not in result.stdout + result.stderr
