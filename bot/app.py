@@ -12,12 +12,13 @@ import logging
 from collections.abc import AsyncIterator
 
 from telegram import BotCommand, Update
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder
 
 from bot import errors, safety
+from bot.rate_limiter import BotRateLimiter
 from bot.services import Services
 from bot.storage import Storage
-from flows import education, fallback, handoff, home, membership, screening
+from flows import education, fallback, handoff, home, membership, screening, staff
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +26,10 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 
 # The flows in the order their handlers are tried. Deep links (`/start tms`) must come
-# before the plain /start in `home`; `fallback` must be last.
-FLOWS = [membership, education, screening, handoff, home, fallback]
+# before the plain /start in `home`; the handlers for a message someone was asked for
+# (`staff`) match only those people, and must come before `fallback`,
+# which must be last.
+FLOWS = [membership, education, screening, handoff, home, staff, fallback]
 
 # Commands shown in Telegram's menu, with their description's key in content/<lang>/ui/.
 PATIENT_COMMANDS = ["start", "menu", "contact", "help"]
@@ -37,9 +40,11 @@ def build_application(services: Services) -> Application:
         ApplicationBuilder()
         .token(services.settings.require_token())
         .base_url(services.settings.base_url)
-        # Stays under Telegram's limits and retries after a 429's retry_after.
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        # Stays under Telegram's limits and retries after a 429's retry_after; the
+        # broadcast worker's sends opt out of those retries (see bot/rate_limiter.py).
+        .rate_limiter(BotRateLimiter(max_retries=3))
         .post_init(post_init)
+        .post_stop(post_stop)
         .post_shutdown(post_shutdown)
         .build()
     )
@@ -60,7 +65,19 @@ async def post_init(application: Application) -> None:
     services: Services = application.bot_data["services"]
     services.storage = await Storage.open(services.settings.database)
     await register_commands(application, services)
+    # Flows with something to set up once storage is open (a flow's `on_start`): the staff
+    # flow registers staff commands and starts the broadcast worker.
+    for flow in FLOWS:
+        if hasattr(flow, "on_start"):
+            await flow.on_start(application)
     log.info("bot started as @%s", application.bot.username)
+
+
+async def post_stop(application: Application) -> None:
+    # Before the HTTP client and storage close: the broadcast worker finishes its send.
+    for flow in reversed(FLOWS):
+        if hasattr(flow, "on_stop"):
+            await flow.on_stop(application)
 
 
 async def post_shutdown(application: Application) -> None:
@@ -97,6 +114,8 @@ async def running(application: Application) -> AsyncIterator[Application]:
     finally:
         await application.updater.stop()
         await application.stop()
+        if application.post_stop:
+            await application.post_stop(application)
         await application.shutdown()
         if application.post_shutdown:
             await application.post_shutdown(application)
