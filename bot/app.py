@@ -18,7 +18,7 @@ from bot import errors, safety
 from bot.rate_limiter import BotRateLimiter
 from bot.services import Services
 from bot.storage import Storage
-from flows import education, fallback, handoff, home, membership, screening, staff
+from flows import callback_request, education, fallback, handoff, home, membership, screening, staff
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +27,9 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY,
 
 # The flows in the order their handlers are tried. Deep links (`/start tms`) must come
 # before the plain /start in `home`; the handlers for a message someone was asked for
-# (`staff`) match only those people, and must come before `fallback`,
+# (`callback_request`, `staff`) match only those people, and must come before `fallback`,
 # which must be last.
-FLOWS = [membership, education, screening, handoff, home, staff, fallback]
+FLOWS = [membership, education, screening, handoff, home, callback_request, staff, fallback]
 
 # Commands shown in Telegram's menu, with their description's key in content/<lang>/ui/.
 PATIENT_COMMANDS = ["start", "menu", "contact", "help"]
