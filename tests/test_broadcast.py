@@ -251,3 +251,23 @@ async def test_passing_failures_are_retried_and_refusals_counted_as_failed(stand
     attempts = [c for c in standin.calls if c.method == "sendMessage" and c.chat_id == 2001]
     assert [c.status for c in attempts] == [502, 502, 200]
     assert attempts[1].time - attempts[0].time >= 1.0 and attempts[2].time - attempts[1].time >= 2.0
+
+
+async def test_the_progress_message_is_updated_every_few_seconds(standin, services) -> None:
+    async with bot_running(services, broadcast_rate=5.0):
+        patients = add_patients(standin, services.settings.database, range(5001, 5036))
+        staff = TelegramUser(standin, STAFF_ID, first_name="Dana")
+        await compose(staff, NEWS)
+        await staff.click("Send to 35 patients")
+        progress = staff.last
+        assert "Sent 0 · blocked 0 · failed 0 · still to send 35" in progress.text
+        await staff.expect("finished", timeout=20)
+    edits = [c for c in standin.calls if c.method == "editMessageText" and c.params.get("message_id") == progress.message_id]
+    # Send turned it into the progress message, the worker updated it mid-way, and the
+    # report replaced it at the end; never more often than every 3 seconds in between.
+    mid_way = edits[1:-1]
+    assert mid_way and all("still to send" in c.params["text"] for c in mid_way)
+    assert all(b.time - a.time >= 3.0 for a, b in zip(mid_way, mid_way[1:]))
+    assert "is over; the report is below" in staff.message(progress.message_id).text
+    assert staff.buttons(staff.message(progress.message_id)) == []
+    assert sum(len(received(standin, user_id)) for user_id in patients) == 35
