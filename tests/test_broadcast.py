@@ -24,6 +24,19 @@ def broadcast_calls(standin: BotApiStandIn, user_ids: set[int]) -> list:
     return [c for c in standin.calls if c.method in ("sendMessage", "sendPhoto") and c.chat_id in user_ids]
 
 
+def delivered(standin: BotApiStandIn, user_ids: list[int]) -> int:
+    return sum(len(received(standin, user_id)) for user_id in user_ids)
+
+
+async def send_to_new_patients(standin: BotApiStandIn, services, user_ids: range) -> tuple[TelegramUser, list[int]]:
+    """With the bot running: these patients, and a broadcast to all of them sent."""
+    patients = add_patients(standin, services.settings.database, user_ids)
+    staff = TelegramUser(standin, STAFF_ID, first_name="Dana")
+    await compose(staff, NEWS)
+    await staff.click(f"Send to {len(patients)} patients")
+    return staff, patients
+
+
 async def compose(staff: TelegramUser, text: str, audience: str = "All patients") -> None:
     await staff.send("/broadcast")
     assert "Send me the message for patients" in staff.last.text
@@ -101,7 +114,7 @@ async def test_fifty_patients_five_blocked_429s_and_a_restart_halfway(standin, s
         standin.inject("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1, times=3)
         await staff.click("Send to 50 patients")
         await standin.wait_for(lambda: len(broadcast_calls(standin, set(patients))) >= 20, timeout=20)
-    delivered_before_restart = sum(len(received(standin, user_id)) for user_id in patients)
+    delivered_before_restart = delivered(standin, patients)
     assert 15 <= delivered_before_restart < 45, delivered_before_restart
 
     async with bot_running(services):
@@ -131,23 +144,20 @@ async def test_fifty_patients_five_blocked_429s_and_a_restart_halfway(standin, s
 
 async def test_stop_on_the_progress_message_stops_delivery(standin, services) -> None:
     async with bot_running(services, broadcast_rate=4.0):
-        patients = add_patients(standin, services.settings.database, range(4001, 4031))
-        staff = TelegramUser(standin, STAFF_ID, first_name="Dana")
-        await compose(staff, NEWS)
-        await staff.click("Send to 30 patients")
+        staff, patients = await send_to_new_patients(standin, services, range(4001, 4031))
         progress = staff.last
         await standin.wait_for(lambda: len(broadcast_calls(standin, set(patients))) >= 3, timeout=10)
         await staff.click_on(progress, "⏹ Stop sending")
         stopped_at = len(broadcast_calls(standin, set(patients)))
         report = await staff.expect("stopped")
         await asyncio.sleep(1.0)  # four more would have gone out by now
-        delivered = sum(len(received(standin, user_id)) for user_id in patients)
-        assert delivered <= stopped_at + 1  # at most the message in flight
-        assert f"Sent: {delivered}\n" in report.text
-        assert f"Not sent: {30 - delivered}" in report.text
+        sent = delivered(standin, patients)
+        assert sent <= stopped_at + 1  # at most the message in flight
+        assert f"Sent: {sent}\n" in report.text
+        assert f"Not sent: {30 - sent}" in report.text
         assert "Stop sending" not in " ".join(staff.buttons(staff.message(progress.message_id)))
         # Stop again on the old progress message: said plainly, nothing else happens.
-        await staff.click_data(f"bc:stop:1", message_id=progress.message_id)
+        await staff.click_data("bc:stop:1", message_id=progress.message_id)
         assert staff.callback_answer()["text"] == "This broadcast has already finished."
     actions = [row["action"] for row in rows(services.settings.database, "SELECT action FROM audit_log ORDER BY id")]
     assert actions == ["broadcast_sent", "broadcast_cancelled"]
@@ -156,17 +166,14 @@ async def test_stop_on_the_progress_message_stops_delivery(standin, services) ->
 
 async def test_broadcast_cancel_stops_a_broadcast_being_sent(standin, services) -> None:
     async with bot_running(services, broadcast_rate=4.0):
-        patients = add_patients(standin, services.settings.database, range(4001, 4021))
-        staff = TelegramUser(standin, STAFF_ID, first_name="Dana")
-        await compose(staff, NEWS)
-        await staff.click("Send to 20 patients")
+        staff, patients = await send_to_new_patients(standin, services, range(4001, 4021))
         await standin.wait_for(lambda: len(broadcast_calls(standin, set(patients))) >= 2, timeout=10)
         await staff.send("/broadcast cancel")
         await staff.expect("Stopping broadcast #1. The report follows.")
         await staff.expect("Broadcast #1 stopped")
-        delivered = sum(len(received(standin, user_id)) for user_id in patients)
+        sent = delivered(standin, patients)
         await asyncio.sleep(1.0)
-        assert sum(len(received(standin, user_id)) for user_id in patients) == delivered < 20
+        assert delivered(standin, patients) == sent < 20
     assert standin.errors == []
 
 
@@ -255,10 +262,7 @@ async def test_passing_failures_are_retried_and_refusals_counted_as_failed(stand
 
 async def test_the_progress_message_is_updated_every_few_seconds(standin, services) -> None:
     async with bot_running(services, broadcast_rate=5.0):
-        patients = add_patients(standin, services.settings.database, range(5001, 5036))
-        staff = TelegramUser(standin, STAFF_ID, first_name="Dana")
-        await compose(staff, NEWS)
-        await staff.click("Send to 35 patients")
+        staff, patients = await send_to_new_patients(standin, services, range(5001, 5036))
         progress = staff.last
         assert "Sent 0 · blocked 0 · failed 0 · still to send 35" in progress.text
         await staff.expect("finished", timeout=20)
@@ -270,4 +274,4 @@ async def test_the_progress_message_is_updated_every_few_seconds(standin, servic
     assert all(b.time - a.time >= 3.0 for a, b in zip(mid_way, mid_way[1:]))
     assert "is over; the report is below" in staff.message(progress.message_id).text
     assert staff.buttons(staff.message(progress.message_id)) == []
-    assert sum(len(received(standin, user_id)) for user_id in patients) == 35
+    assert delivered(standin, patients) == 35
