@@ -244,9 +244,9 @@ class OutboxWorker:
             return
         loop = asyncio.get_running_loop()
         wait = self.pacer.wait_time(loop.time())
-        if wait > 0:
-            # Woken early (a Cancel), the next step looks again before sending anything.
-            await self._pause(wait, wake_early=True)
+        # The slot is waited for last, right before the send, so the queries above do not
+        # eat into it. Woken early (a Cancel, a stop), the next step looks again first.
+        if wait > 0 and await self._pause(wait, wake_early=True):
             return
         self.pacer.take(loop.time())
         await self._deliver(item)
@@ -338,13 +338,14 @@ class OutboxWorker:
 
     # -- waiting --------------------------------------------------------------------------------
 
-    async def _pause(self, seconds: float, *, wake_early: bool) -> None:
-        """Sleep, ending early on stop (and on wake(), if asked)."""
+    async def _pause(self, seconds: float, *, wake_early: bool) -> bool:
+        """Sleep; True if it ended early, on stop (or on wake(), if asked)."""
         waiters = [asyncio.create_task(self._stopping.wait())]
         if wake_early:
             waiters.append(asyncio.create_task(self._wake.wait()))
         try:
-            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+            done, _pending = await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for waiter in waiters:
                 waiter.cancel()
+        return bool(done)
