@@ -97,8 +97,10 @@ def report_screen(lang: Language, report: BroadcastReport) -> Screen:
 
 
 def broadcast_message(lang: Language, body_html: str, photo_file_id: str | None) -> BroadcastMessage:
-    """What a patient gets: the staff member's message and, below it, how to stop updates."""
-    return BroadcastMessage(f"{body_html}\n\n{lang.text('broadcast.footer')}", photo_file_id)
+    """What a patient gets: the staff member's message and, below it, how to stop updates.
+    (A photo may come without a caption: then the footer is the whole caption.)"""
+    parts = [part for part in (body_html.strip(), lang.text("broadcast.footer")) if part]
+    return BroadcastMessage("\n\n".join(parts), photo_file_id)
 
 
 def stats_screen(lang: Language, used: Services, stats, reports: list[BroadcastReport]) -> Screen:
@@ -229,8 +231,10 @@ async def _own_draft(update: Update, context: CallbackContext, broadcast_id: int
 
 
 def _state_toast(lang: Language, broadcast: Broadcast) -> str:
-    state = "discarded" if broadcast.state == "composing" else broadcast.state
-    return lang.label(f"toast.broadcast_already_{state}")
+    """What became of a broadcast whose button was tapped too late."""
+    if broadcast.state in ("sending", "done", "cancelled", "discarded"):
+        return lang.label(f"toast.broadcast_already_{broadcast.state}")
+    return lang.label("toast.out_of_date")  # a button that never belonged to this state
 
 
 async def audience_tapped(update: Update, context: CallbackContext) -> None:
