@@ -69,6 +69,11 @@ async def test_a_text_broadcast_reaches_patients_exactly_as_previewed(standin, b
     [entry] = rows(database, "SELECT * FROM audit_log")
     assert (entry["staff_id"], entry["action"], entry["amount"]) == (STAFF_ID, "broadcast_sent", 2)
 
+    # A patient who answers the broadcast gets the usual pointer to the menu.
+    reply = TelegramUser(standin, patients[0], first_name="Pat")
+    await reply.send("Thanks, see you Monday")
+    assert "can't answer typed questions" in reply.last.text and reply.buttons() == ["🏠 Main menu"]
+
 
 async def test_a_photo_with_a_caption_goes_out_as_a_photo(standin, bot, services) -> None:
     [patient] = add_patients(standin, services.settings.database, [2001])
