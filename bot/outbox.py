@@ -164,7 +164,7 @@ class BroadcastScreens(Protocol):
 
 @dataclass
 class WorkerCounters:
-    """What the worker met since it started, for the log and the benchmarks."""
+    """What the worker met since it started; logged when it stops."""
 
     sent: int = 0
     retry_afters: int = 0
@@ -217,6 +217,11 @@ class OutboxWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         self._task = None
+        counters = self.counters
+        log.info(
+            "broadcast worker stopped: %s sent, %s 'too many requests', %s passing failures",
+            counters.sent, counters.retry_afters, counters.passing_failures,
+        )
 
     # -- the loop -----------------------------------------------------------------------------
 

@@ -738,21 +738,6 @@ class Storage:
         )
 
 
-def _audience_filter(audience: str, staff_ids: frozenset[int]) -> tuple[str, tuple]:
-    """SQL over `patients p` for who a broadcast reaches: private chats of patients (user
-    ids are positive; groups are never in `patients`) who did not opt out or block the
-    bot, not the clinic's own staff, and for 'checkin' only those who gave consent."""
-    if audience not in AUDIENCES:
-        raise ValueError(f"unknown audience {audience!r}")
-    where = (
-        "p.user_id > 0 AND p.opted_out = 0 AND p.blocked = 0"
-        " AND p.user_id NOT IN (SELECT value FROM json_each(?))"
-    )
-    if audience == "checkin":
-        where += " AND EXISTS (SELECT 1 FROM consents k WHERE k.user_id = p.user_id)"
-    return where, (json.dumps(sorted(staff_ids)),)
-
-
 def prepare_file(path: Path) -> None:
     """Create the database file as 0600 (and its folder as 0700) before SQLite touches it."""
     if path.parent != Path(""):
@@ -813,10 +798,6 @@ class BroadcastReport:
     @property
     def total(self) -> int:
         return self.pending + self.sent + self.blocked + self.failed + self.skipped + self.cancelled
-
-    @property
-    def done(self) -> int:
-        return self.total - self.pending
 
 
 @dataclass(frozen=True)
@@ -879,3 +860,18 @@ class ExportedPatient:
     pain_min: int
     pain_max: int
     interference_mean: float | None
+
+
+def _audience_filter(audience: str, staff_ids: frozenset[int]) -> tuple[str, tuple]:
+    """SQL over `patients p` for who a broadcast reaches: private chats of patients (user
+    ids are positive; groups are never in `patients`) who did not opt out or block the
+    bot, not the clinic's own staff, and for 'checkin' only those who gave consent."""
+    if audience not in AUDIENCES:
+        raise ValueError(f"unknown audience {audience!r}")
+    where = (
+        "p.user_id > 0 AND p.opted_out = 0 AND p.blocked = 0"
+        " AND p.user_id NOT IN (SELECT value FROM json_each(?))"
+    )
+    if audience == "checkin":
+        where += " AND EXISTS (SELECT 1 FROM consents k WHERE k.user_id = p.user_id)"
+    return where, (json.dumps(sorted(staff_ids)),)
