@@ -278,7 +278,8 @@ async def test_the_progress_message_is_updated_every_few_seconds(standin, servic
     # report replaced it at the end; never more often than every 3 seconds in between.
     mid_way = edits[1:-1]
     assert mid_way and all("still to send" in c.params["text"] for c in mid_way)
-    assert all(b.time - a.time >= 3.0 for a, b in zip(mid_way, mid_way[1:]))
+    # (Decided 3 s apart in the bot; their arrival here may differ by a few ms.)
+    assert all(b.time - a.time >= 2.9 for a, b in zip(mid_way, mid_way[1:]))
     assert "is over; the report is below" in staff.message(progress.message_id).text
     assert staff.buttons(staff.message(progress.message_id)) == []
     assert delivered(standin, patients) == 35
