@@ -16,7 +16,7 @@ import signal
 import sys
 
 from bot.config import ConfigError, load_settings
-from bot.content import has_errors, load_content
+from bot.content import load_content
 
 log = logging.getLogger("bot")
 

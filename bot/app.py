@@ -12,12 +12,16 @@ import logging
 from collections.abc import AsyncIterator
 
 from telegram import BotCommand, Update
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
+from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
 from bot import errors, safety, typed_text
+from bot.rate_limiter import BotRateLimiter
 from bot.services import Services
 from bot.storage import Storage
-from flows import checkin, education, fallback, handoff, history, home, membership, privacy, reminders, screening
+from flows import (
+    callback_request, checkin, education, fallback, handoff, history, home, membership, privacy, reminders, screening,
+    staff,
+)
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +29,9 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 
 # The flows in the order their handlers are tried. Deep links (`/start tms`) must come
-# before the plain /start in `home`.
-FLOWS = [membership, education, screening, handoff, checkin, history, reminders, privacy, home]
+# before the plain /start in `home`. The handlers for a message someone was asked for
+# (`callback_request`, `staff`) match only those people. `fallback` comes after them all.
+FLOWS = [membership, education, screening, handoff, callback_request, checkin, history, reminders, privacy, staff, home]
 # Every flow, for `python -m bot check` to build all the screens they can show.
 SCREEN_FLOWS = [safety, *FLOWS, fallback]
 # Flows that ask the patient to type something, and what for.
@@ -43,9 +48,11 @@ def build_application(services: Services) -> Application:
         ApplicationBuilder()
         .token(services.settings.require_token())
         .base_url(services.settings.base_url)
-        # Stays under Telegram's limits and retries after a 429's retry_after.
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        # Stays under Telegram's limits and retries after a 429's retry_after; the
+        # broadcast worker's sends opt out of those retries (see bot/rate_limiter.py).
+        .rate_limiter(BotRateLimiter(max_retries=3))
         .post_init(post_init)
+        .post_stop(post_stop)
         .post_shutdown(post_shutdown)
         .build()
     )
@@ -76,7 +83,19 @@ async def post_init(application: Application) -> None:
     services: Services = application.bot_data["services"]
     services.storage = await Storage.open(services.settings.database)
     await register_commands(application, services)
+    # Flows with something to set up once storage is open (a flow's `on_start`): the staff
+    # flow registers staff commands and starts the broadcast worker.
+    for flow in FLOWS:
+        if hasattr(flow, "on_start"):
+            await flow.on_start(application)
     log.info("bot started as @%s", application.bot.username)
+
+
+async def post_stop(application: Application) -> None:
+    # Before the HTTP client and storage close: the broadcast worker finishes its send.
+    for flow in reversed(FLOWS):
+        if hasattr(flow, "on_stop"):
+            await flow.on_stop(application)
 
 
 async def post_shutdown(application: Application) -> None:
@@ -113,6 +132,8 @@ async def running(application: Application) -> AsyncIterator[Application]:
     finally:
         await application.updater.stop()
         await application.stop()
+        if application.post_stop:
+            await application.post_stop(application)
         await application.shutdown()
         if application.post_shutdown:
             await application.post_shutdown(application)

@@ -107,3 +107,48 @@ RESUME_MESSAGES_PATTERN = r"^stop:undo$"
 DELETE_CONFIRM = "del:yes"
 DELETE_CANCEL = "del:no"
 DELETE_PATTERN = r"^del:(yes|no)$"
+
+# Staff ---------------------------------------------------------------------------------------
+# Broadcasts carry their id; what a button may do is decided by the broadcast's state in
+# SQLite, so a stale Send (already sent, discarded) is answered plainly and sends nothing.
+
+BROADCAST_ID = r"\d{1,12}"
+
+
+def broadcast_audience(broadcast_id: int, audience: str) -> str:
+    return f"bc:aud:{broadcast_id}:{audience}"
+
+
+BROADCAST_AUDIENCE_PATTERN = rf"^bc:aud:({BROADCAST_ID}):(all|checkin)$"
+
+
+def broadcast_send(broadcast_id: int) -> str:
+    return f"bc:send:{broadcast_id}"
+
+
+BROADCAST_SEND_PATTERN = rf"^bc:send:({BROADCAST_ID})$"
+
+
+def broadcast_discard(broadcast_id: int) -> str:
+    return f"bc:drop:{broadcast_id}"
+
+
+BROADCAST_DISCARD_PATTERN = rf"^bc:drop:({BROADCAST_ID})$"
+
+
+def broadcast_stop(broadcast_id: int) -> str:
+    return f"bc:stop:{broadcast_id}"
+
+
+BROADCAST_STOP_PATTERN = rf"^bc:stop:({BROADCAST_ID})$"
+
+# A patient asks to be called (on the contact screen); staff mark the request handled.
+CALLBACK_REQUEST = "cbr:ask"
+CALLBACK_REQUEST_PATTERN = r"^cbr:ask$"
+
+
+def callback_handled(request_id: int) -> str:
+    return f"cbr:done:{request_id}"
+
+
+CALLBACK_HANDLED_PATTERN = r"^cbr:done:(\d{1,12})$"

@@ -16,6 +16,10 @@ import yaml
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_DATABASE = "data/bot.sqlite3"
+# Telegram lets a bot send about 30 messages a second across all chats. Broadcasts keep
+# under that by default, leaving room for the answers patients get at the same time.
+DEFAULT_BROADCAST_RATE = 25.0
+MAX_BROADCAST_RATE = 30.0
 # content/ sits beside the bot package, wherever the program is started from.
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 # A token from @BotFather looks like "123456789:AA...". Checking the shape at start turns a
@@ -55,6 +59,10 @@ class Settings:
     staff_ids: frozenset[int] = frozenset()
     staff_chat_id: int | None = None
     content_dir: Path = CONTENT_DIR
+    # Messages per second the broadcast worker sends at most (broadcasts.messages_per_second).
+    broadcast_rate: float = DEFAULT_BROADCAST_RATE
+    # Whether /export adds patients' first names to the pseudonymous ids (export.include_names).
+    export_includes_names: bool = False
 
     def require_token(self) -> str:
         if not self.token:
@@ -114,7 +122,14 @@ def load_settings(env: dict[str, str] | None = None, *, require_token: bool = Tr
     if not isinstance(database, str):
         raise ConfigError(f"{where}: database must be a file path (got {database!r})")
 
-    known = {"clinic", "crisis", "staff_ids", "staff_chat_id", "database"}
+    broadcasts_raw = _section(raw, "broadcasts", {"messages_per_second"}, where)
+    broadcast_rate = _broadcast_rate(broadcasts_raw.get("messages_per_second", DEFAULT_BROADCAST_RATE), f"{where}: broadcasts.messages_per_second")
+    export_raw = _section(raw, "export", {"include_names"}, where)
+    include_names = export_raw.get("include_names", False)
+    if not isinstance(include_names, bool):
+        raise ConfigError(f"{where}: export.include_names must be true or false (got {include_names!r})")
+
+    known = {"clinic", "crisis", "staff_ids", "staff_chat_id", "database", "broadcasts", "export"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"{where}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(known))})")
@@ -128,6 +143,8 @@ def load_settings(env: dict[str, str] | None = None, *, require_token: bool = Tr
         crisis=crisis,
         staff_ids=staff_ids,
         staff_chat_id=int(staff_chat_id) if staff_chat_id is not None else None,
+        broadcast_rate=broadcast_rate,
+        export_includes_names=include_names,
     )
 
 
@@ -165,6 +182,15 @@ def _mapping(value: object, name: str) -> dict:
     if not isinstance(value, dict):
         raise ConfigError(f"{name} is missing or is not a section of 'key: value' lines")
     return value
+
+
+def _section(raw: dict, key: str, known: set[str], where: str) -> dict:
+    """An optional section; a misspelt key inside it is named rather than ignored."""
+    section = _mapping(raw.get(key) or {}, f"{where}: {key}")
+    unknown = sorted(set(section) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting '{key}.{unknown[0]}' (known: {', '.join(f'{key}.{name}' for name in sorted(known))})")
+    return section
 
 
 def _text(section: dict, key: str, name: str) -> str:
@@ -213,6 +239,15 @@ def _staff_ids(value: object, name: str) -> frozenset[int]:
         if not _is_int(item):
             raise ConfigError(f"{name} must hold numeric Telegram user ids only (got {item!r})")
     return frozenset(int(item) for item in value)
+
+
+def _broadcast_rate(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_BROADCAST_RATE:
+        raise ConfigError(
+            f"{name} must be a number of messages per second above 0 and at most "
+            f"{MAX_BROADCAST_RATE:g}, Telegram's limit (got {value!r})"
+        )
+    return float(value)
 
 
 def _is_int(value: object) -> bool:

@@ -22,6 +22,7 @@ from bot.content import Language
 from bot.menu import back_to_menu_row
 from bot.screens import Button, Screen, send
 from bot.services import language, services
+from bot.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ async def crisis_check(update: Update, context: CallbackContext) -> None:
     message = update.effective_message
     text = message.text or message.caption or ""
     lang = language(context, update.effective_user)
-    if not is_crisis(text, lang.crisis.patterns):
+    if not is_crisis(text, lang.crisis.patterns) or _writing_a_broadcast(update, context):
         return
     settings = services(context).settings
     private = update.effective_chat.type == "private"
@@ -84,6 +85,12 @@ async def safety_answered(update: Update, context: CallbackContext) -> None:
     await send(update, Screen(lang.text("crisis.answer_not_safe")))
     await send_contact_card(update, services(context).settings)
     await _alert_staff(update, context, key="crisis.staff_alert_not_safe", urgent=True)
+
+
+def _writing_a_broadcast(update: Update, context: CallbackContext) -> bool:
+    """A staff member's broadcast may well say "call 988": that is not a crisis message."""
+    storage, user = services(context).storage, update.effective_user
+    return storage is not None and user is not None and storage.is_awaiting(Storage.AWAITING_BROADCAST, user.id)
 
 
 def answered_by_safety_net(update: Update, context: CallbackContext) -> bool:

@@ -681,6 +681,10 @@ class BotApiStandIn:
             query = self._queries.get(str(params.get("callback_query_id")))
             return query.chat_id if query else None
         chat_id = params.get("chat_id")
+        scope = params.get("scope")
+        if chat_id is None and isinstance(scope, dict):
+            # setMyCommands & co. with a BotCommandScopeChat* concern that one chat.
+            chat_id = scope.get("chat_id")
         if isinstance(chat_id, int):
             return chat_id
         if isinstance(chat_id, str):

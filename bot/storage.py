@@ -7,9 +7,14 @@ files the same mode. Times are stored as UTC ISO-8601 text ("2026-11-21T08:00:00
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import os
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from functools import cached_property
 from pathlib import Path
 
 import aiosqlite
@@ -76,6 +81,77 @@ MIGRATIONS: list[str] = [
         checkin_id INTEGER,                       -- for a note: the check-in it belongs to
         since      TEXT NOT NULL
     ) STRICT;
+    """,
+    # 3: clinic staff. A broadcast and its outbox, one row per recipient, so a restart
+    # resumes where the worker was; call-back requests and where staff were told of them;
+    # an audit log of what staff did; and the key that makes export ids pseudonymous.
+    """
+    CREATE TABLE broadcasts (
+        id                  INTEGER PRIMARY KEY,
+        staff_id            INTEGER NOT NULL,     -- who wrote it; progress and report go there
+        state               TEXT NOT NULL CHECK (state IN
+                                ('composing', 'draft', 'sending', 'done', 'cancelled', 'discarded')),
+        body_html           TEXT,                 -- the text, or a photo's caption (Telegram HTML)
+        photo_file_id       TEXT,                 -- NULL for a text broadcast
+        audience            TEXT CHECK (audience IN ('all', 'checkin')),
+        recipients          INTEGER,              -- outbox rows written when Send was tapped
+        progress_message_id INTEGER,              -- the message the worker keeps up to date
+        created_at          TEXT NOT NULL,
+        started_at          TEXT,
+        finished_at         TEXT                  -- set once the report has been sent
+    ) STRICT;
+    CREATE INDEX broadcasts_by_state ON broadcasts (state);
+    CREATE TABLE outbox (
+        broadcast_id INTEGER NOT NULL REFERENCES broadcasts (id),
+        -- A patient who erases their data leaves no trace here either.
+        user_id      INTEGER NOT NULL REFERENCES patients (user_id) ON DELETE CASCADE,
+        state        TEXT NOT NULL DEFAULT 'pending' CHECK (state IN
+                         ('pending', 'sent', 'blocked', 'failed', 'skipped', 'cancelled')),
+        attempts     INTEGER NOT NULL DEFAULT 0,  -- tries that failed for a passing reason
+        done_at      TEXT,
+        PRIMARY KEY (broadcast_id, user_id)
+    ) STRICT, WITHOUT ROWID;
+    -- The worker's "what next": the first pending row, without walking the sent ones.
+    CREATE INDEX outbox_pending ON outbox (broadcast_id, user_id) WHERE state = 'pending';
+    CREATE TABLE callback_requests (
+        id             INTEGER PRIMARY KEY,
+        user_id        INTEGER NOT NULL REFERENCES patients (user_id) ON DELETE CASCADE,
+        -- 'phone' and 'time': the patient is being asked; 'open': staff were told.
+        stage          TEXT NOT NULL CHECK (stage IN ('phone', 'time', 'open', 'handled')),
+        phone          TEXT,                      -- the patient's own, from request_contact
+        preferred_time TEXT,                      -- as typed; NULL when skipped
+        started_at     TEXT NOT NULL,
+        submitted_at   TEXT,
+        handled_by     INTEGER,                   -- the staff member's user id
+        handled_at     TEXT
+    ) STRICT;
+    -- One request per patient being asked for or waiting for a call.
+    CREATE UNIQUE INDEX callback_requests_one_live ON callback_requests (user_id)
+        WHERE stage IN ('phone', 'time', 'open');
+    -- Every message that told staff of a request, so "handled" updates each copy.
+    CREATE TABLE callback_notices (
+        request_id INTEGER NOT NULL REFERENCES callback_requests (id) ON DELETE CASCADE,
+        chat_id    INTEGER NOT NULL,
+        message_id INTEGER NOT NULL,
+        PRIMARY KEY (request_id, chat_id)
+    ) STRICT;
+    -- Who did what and when. Ids and counts only: never a message, phone or score.
+    CREATE TABLE audit_log (
+        id       INTEGER PRIMARY KEY,
+        at       TEXT NOT NULL,
+        staff_id INTEGER NOT NULL,
+        action   TEXT NOT NULL CHECK (action IN
+                     ('broadcast_sent', 'broadcast_cancelled', 'export', 'callback_handled')),
+        subject  INTEGER,                         -- the broadcast or call-back request
+        amount   INTEGER                          -- recipients of a broadcast, rows of an export
+    ) STRICT;
+    CREATE TABLE secrets (
+        name  TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    ) STRICT;
+    -- Export ids are an HMAC of the Telegram id with this key: stable within this
+    -- database, meaningless outside it.
+    INSERT INTO secrets (name, value) VALUES ('export_pseudonym_key', randomblob(32));
     """,
 ]
 
@@ -418,6 +494,477 @@ class Storage:
         return cursor.rowcount == 1
 
 
+    # -- staff: broadcasts, call-back requests, stats, export, audit (issue 4) --------------
+    #
+    # Writes that take more than one statement run under `_staff_transaction`, so the
+    # broadcast worker and a handler never interleave inside one. They are ordered so that
+    # any prefix of them is harmless should another coroutine's commit land in between.
+
+    @cached_property
+    def _staff_lock(self) -> asyncio.Lock:
+        return asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def _staff_transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._staff_lock:
+            try:
+                yield self._db
+            except BaseException:
+                await self._db.rollback()
+                raise
+            await self._db.commit()
+
+    # Who is expected to type something next, by purpose: an index of the rows below kept
+    # in memory, because a handler's filter must answer at once, without a query. SQLite
+    # stays the truth: `load_awaiting` rebuilds the index at start, and every method that
+    # changes such a row updates it.
+    AWAITING_BROADCAST = "broadcast_message"  # staff who sent /broadcast, message to come
+    AWAITING_CALLBACK = "callback_request"  # patients asked for their phone or a time
+
+    @cached_property
+    def _awaiting(self) -> dict[str, set[int]]:
+        return {self.AWAITING_BROADCAST: set(), self.AWAITING_CALLBACK: set()}
+
+    def is_awaiting(self, purpose: str, user_id: int) -> bool:
+        return user_id in self._awaiting[purpose]
+
+    async def load_awaiting(self) -> None:
+        async with self._db.execute("SELECT staff_id FROM broadcasts WHERE state = 'composing'") as cursor:
+            composing = {row[0] for row in await cursor.fetchall()}
+        async with self._db.execute("SELECT user_id FROM callback_requests WHERE stage IN ('phone', 'time')") as cursor:
+            asking = {row[0] for row in await cursor.fetchall()}
+        self._awaiting[self.AWAITING_BROADCAST] = composing
+        self._awaiting[self.AWAITING_CALLBACK] = asking
+
+    # broadcasts: composing and sending
+
+    async def start_composing(self, staff_id: int, now: datetime) -> tuple[int, bool]:
+        """A new broadcast waiting for its message. Returns (its id, whether an unsent
+        draft of this staff member was set aside for it)."""
+        async with self._staff_transaction() as db:
+            cursor = await db.execute(
+                "UPDATE broadcasts SET state = 'discarded' WHERE staff_id = ? AND state IN ('composing', 'draft')",
+                (staff_id,),
+            )
+            replaced = cursor.rowcount > 0
+            cursor = await db.execute(
+                "INSERT INTO broadcasts (staff_id, state, created_at) VALUES (?, 'composing', ?)",
+                (staff_id, utc_text(now)),
+            )
+            broadcast_id = cursor.lastrowid
+        self._awaiting[self.AWAITING_BROADCAST].add(staff_id)
+        return broadcast_id, replaced
+
+    async def composing_broadcast(self, staff_id: int) -> Broadcast | None:
+        return await self._one_broadcast("WHERE staff_id = ? AND state = 'composing'", (staff_id,))
+
+    async def set_broadcast_message(self, broadcast_id: int, body_html: str, photo_file_id: str | None) -> bool:
+        """Keep the message of a broadcast being composed; False if it is no longer so."""
+        async with self._staff_transaction() as db:
+            cursor = await db.execute(
+                """
+                UPDATE broadcasts SET state = 'draft', body_html = ?, photo_file_id = ?
+                WHERE id = ? AND state = 'composing'
+                RETURNING staff_id
+                """,
+                (body_html, photo_file_id, broadcast_id),
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+        if row is not None:
+            self._awaiting[self.AWAITING_BROADCAST].discard(row[0])
+        return row is not None
+
+    async def set_broadcast_audience(self, broadcast_id: int, audience: str) -> bool:
+        async with self._staff_transaction() as db:
+            cursor = await db.execute(
+                "UPDATE broadcasts SET audience = ? WHERE id = ? AND state = 'draft'", (audience, broadcast_id)
+            )
+        return cursor.rowcount == 1
+
+    async def broadcast(self, broadcast_id: int) -> Broadcast | None:
+        return await self._one_broadcast("WHERE id = ?", (broadcast_id,))
+
+    async def discard_drafts(self, staff_id: int) -> int:
+        """Set aside this staff member's broadcast being composed or waiting for Send."""
+        async with self._staff_transaction() as db:
+            cursor = await db.execute(
+                "UPDATE broadcasts SET state = 'discarded' WHERE staff_id = ? AND state IN ('composing', 'draft')",
+                (staff_id,),
+            )
+        self._awaiting[self.AWAITING_BROADCAST].discard(staff_id)
+        return cursor.rowcount
+
+    async def discard_draft(self, broadcast_id: int) -> bool:
+        async with self._staff_transaction() as db:
+            cursor = await db.execute(
+                """
+                UPDATE broadcasts SET state = 'discarded'
+                WHERE id = ? AND state IN ('composing', 'draft')
+                RETURNING staff_id
+                """,
+                (broadcast_id,),
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+        if row is not None:
+            self._awaiting[self.AWAITING_BROADCAST].discard(row[0])
+        return row is not None
+
+    async def audience_size(self, audience: str, staff_ids: frozenset[int]) -> int:
+        where, values = _audience_filter(audience, staff_ids)
+        async with self._db.execute(f"SELECT count(*) FROM patients p WHERE {where}", values) as cursor:
+            (count,) = await cursor.fetchone()
+        return count
+
+    async def start_sending(
+        self, broadcast_id: int, staff_ids: frozenset[int], progress_message_id: int, now: datetime
+    ) -> int | None:
+        """Write one outbox row per recipient and hand the broadcast to the worker.
+
+        Returns the number of recipients, or None if the broadcast is no longer a draft
+        with an audience (sent or discarded since the button was shown). The rows come
+        first: should the state change be lost, Send still finds a draft and the rows are
+        not written twice.
+        """
+        broadcast = await self.broadcast(broadcast_id)
+        if broadcast is None or broadcast.state != "draft" or broadcast.audience not in AUDIENCES:
+            return None
+        where, values = _audience_filter(broadcast.audience, staff_ids)
+        async with self._staff_transaction() as db:
+            await db.execute(
+                f"""
+                INSERT OR IGNORE INTO outbox (broadcast_id, user_id)
+                SELECT ?, p.user_id FROM patients p WHERE {where}
+                """,
+                (broadcast_id, *values),
+            )
+            async with db.execute("SELECT count(*) FROM outbox WHERE broadcast_id = ?", (broadcast_id,)) as cursor:
+                (recipients,) = await cursor.fetchone()
+            cursor = await db.execute(
+                """
+                UPDATE broadcasts SET state = 'sending', recipients = ?, progress_message_id = ?, started_at = ?
+                WHERE id = ? AND state = 'draft'
+                """,
+                (recipients, progress_message_id, utc_text(now), broadcast_id),
+            )
+            if cursor.rowcount != 1:
+                return None
+            await self._audit(db, now, broadcast.staff_id, "broadcast_sent", broadcast_id, recipients)
+        return recipients
+
+    async def cancel_broadcast(self, broadcast_id: int, staff_id: int, now: datetime) -> bool:
+        """Stop a broadcast being sent; the worker sends its report. False if not sending."""
+        async with self._staff_transaction() as db:
+            cursor = await db.execute(
+                "UPDATE broadcasts SET state = 'cancelled' WHERE id = ? AND state = 'sending'", (broadcast_id,)
+            )
+            if cursor.rowcount != 1:
+                return False
+            await self._audit(db, now, staff_id, "broadcast_cancelled", broadcast_id, None)
+        return True
+
+    async def sending_broadcasts(self) -> list[Broadcast]:
+        return await self._broadcasts("WHERE state = 'sending' ORDER BY id", ())
+
+    # broadcasts: the worker
+
+    async def next_outbox_item(self) -> OutboxItem | None:
+        """The next message to send: oldest broadcast first, then by patient."""
+        async with self._db.execute(
+            """
+            SELECT o.broadcast_id, o.user_id, o.attempts, p.language, p.opted_out, p.blocked
+            FROM outbox o
+            JOIN broadcasts b ON b.id = o.broadcast_id
+            JOIN patients p ON p.user_id = o.user_id
+            WHERE o.state = 'pending' AND b.state = 'sending'
+            ORDER BY o.broadcast_id, o.user_id
+            LIMIT 1
+            """
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        broadcast = await self.broadcast(row["broadcast_id"])
+        return OutboxItem(
+            broadcast=broadcast,
+            user_id=row["user_id"],
+            attempts=row["attempts"],
+            language=row["language"],
+            opted_out=bool(row["opted_out"]),
+            blocked=bool(row["blocked"]),
+        )
+
+    async def record_outcome(self, broadcast_id: int, user_id: int, outcome: str, now: datetime) -> None:
+        """What became of one outbox row: 'sent', 'blocked', 'failed' or 'skipped'.
+
+        'blocked' also marks the patient, so no later broadcast or reminder tries again.
+        """
+        if outcome not in OUTBOX_OUTCOMES:
+            raise ValueError(f"unknown outbox outcome {outcome!r}")
+        async with self._staff_transaction() as db:
+            await db.execute(
+                "UPDATE outbox SET state = ?, done_at = ? WHERE broadcast_id = ? AND user_id = ?",
+                (outcome, utc_text(now), broadcast_id, user_id),
+            )
+            if outcome == "blocked":
+                await db.execute("UPDATE patients SET blocked = 1 WHERE user_id = ?", (user_id,))
+
+    async def record_failed_attempt(self, broadcast_id: int, user_id: int) -> int:
+        """Count one try that failed for a passing reason; returns the tries so far."""
+        async with self._staff_transaction() as db:
+            cursor = await db.execute(
+                "UPDATE outbox SET attempts = attempts + 1 WHERE broadcast_id = ? AND user_id = ? RETURNING attempts",
+                (broadcast_id, user_id),
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+        return row[0] if row else 0
+
+    async def broadcast_report(self, broadcast_id: int) -> BroadcastReport | None:
+        broadcast = await self.broadcast(broadcast_id)
+        if broadcast is None:
+            return None
+        async with self._db.execute(
+            "SELECT state, count(*) FROM outbox WHERE broadcast_id = ? GROUP BY state", (broadcast_id,)
+        ) as cursor:
+            counts = {state: count for state, count in await cursor.fetchall()}
+        return BroadcastReport(broadcast, **counts)
+
+    async def broadcasts_to_finish(self) -> list[Broadcast]:
+        """Broadcasts whose report is due: cancelled ones, and sent ones with nothing left."""
+        return await self._broadcasts(
+            """
+            WHERE finished_at IS NULL AND (
+                state = 'cancelled'
+                OR (state = 'sending' AND NOT EXISTS (
+                    SELECT 1 FROM outbox o WHERE o.broadcast_id = broadcasts.id AND o.state = 'pending'))
+            )
+            ORDER BY id
+            """,
+            (),
+        )
+
+    async def finish_broadcast(self, broadcast_id: int, now: datetime) -> None:
+        """After the report: a cancelled broadcast's unsent rows say so; a sent one is done."""
+        async with self._staff_transaction() as db:
+            await db.execute(
+                """
+                UPDATE outbox SET state = 'cancelled', done_at = ?
+                WHERE broadcast_id = ? AND state = 'pending'
+                  AND (SELECT state FROM broadcasts WHERE id = ?) = 'cancelled'
+                """,
+                (utc_text(now), broadcast_id, broadcast_id),
+            )
+            await db.execute(
+                """
+                UPDATE broadcasts SET finished_at = ?,
+                    state = CASE state WHEN 'sending' THEN 'done' ELSE state END
+                WHERE id = ?
+                """,
+                (utc_text(now), broadcast_id),
+            )
+
+    async def recent_broadcast_reports(self, limit: int = 5) -> list[BroadcastReport]:
+        broadcasts = await self._broadcasts(
+            "WHERE state IN ('sending', 'done', 'cancelled') ORDER BY id DESC LIMIT ?", (limit,)
+        )
+        reports = [await self.broadcast_report(broadcast.id) for broadcast in broadcasts]
+        return [report for report in reports if report is not None]
+
+    async def _one_broadcast(self, where: str, values: tuple) -> Broadcast | None:
+        found = await self._broadcasts(f"{where} LIMIT 1", values)
+        return found[0] if found else None
+
+    async def _broadcasts(self, where: str, values: tuple) -> list[Broadcast]:
+        async with self._db.execute(f"SELECT * FROM broadcasts {where}", values) as cursor:
+            rows = await cursor.fetchall()
+        return [Broadcast(**dict(row)) for row in rows]
+
+    # call-back requests
+
+    async def live_callback_request(self, user_id: int) -> CallbackRequest | None:
+        """The patient's request being asked for ('phone', 'time') or waiting ('open')."""
+        return await self._one_callback_request(
+            "WHERE r.user_id = ? AND r.stage IN ('phone', 'time', 'open')", (user_id,)
+        )
+
+    async def callback_request(self, request_id: int) -> CallbackRequest | None:
+        return await self._one_callback_request("WHERE r.id = ?", (request_id,))
+
+    async def start_callback_request(self, user_id: int, now: datetime) -> CallbackRequest:
+        async with self._staff_transaction() as db:
+            await db.execute(
+                "INSERT INTO callback_requests (user_id, stage, started_at) VALUES (?, 'phone', ?)",
+                (user_id, utc_text(now)),
+            )
+        self._awaiting[self.AWAITING_CALLBACK].add(user_id)
+        return await self.live_callback_request(user_id)
+
+    async def set_callback_phone(self, request_id: int, phone: str) -> None:
+        async with self._staff_transaction() as db:
+            await db.execute(
+                "UPDATE callback_requests SET phone = ?, stage = 'time' WHERE id = ? AND stage IN ('phone', 'time')",
+                (phone, request_id),
+            )
+
+    async def submit_callback_request(self, request_id: int, preferred_time: str | None, now: datetime) -> None:
+        async with self._staff_transaction() as db:
+            cursor = await db.execute(
+                """
+                UPDATE callback_requests SET stage = 'open', preferred_time = ?, submitted_at = ?
+                WHERE id = ? AND stage = 'time'
+                RETURNING user_id
+                """,
+                (preferred_time, utc_text(now), request_id),
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+        if row is not None:
+            self._awaiting[self.AWAITING_CALLBACK].discard(row[0])
+
+    async def drop_callback_request(self, request_id: int) -> None:
+        """Forget a request the patient did not finish (cancelled, or left too long)."""
+        async with self._staff_transaction() as db:
+            cursor = await db.execute(
+                "DELETE FROM callback_requests WHERE id = ? AND stage IN ('phone', 'time') RETURNING user_id",
+                (request_id,),
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+        if row is not None:
+            self._awaiting[self.AWAITING_CALLBACK].discard(row[0])
+
+    async def add_callback_notice(self, request_id: int, chat_id: int, message_id: int) -> None:
+        async with self._staff_transaction() as db:
+            await db.execute(
+                "INSERT OR REPLACE INTO callback_notices (request_id, chat_id, message_id) VALUES (?, ?, ?)",
+                (request_id, chat_id, message_id),
+            )
+
+    async def callback_notices(self, request_id: int) -> list[tuple[int, int]]:
+        """(chat_id, message_id) of every message that told staff of the request."""
+        async with self._db.execute(
+            "SELECT chat_id, message_id FROM callback_notices WHERE request_id = ? ORDER BY chat_id", (request_id,)
+        ) as cursor:
+            return [(row[0], row[1]) for row in await cursor.fetchall()]
+
+    async def mark_callback_handled(self, request_id: int, staff_id: int, now: datetime) -> bool:
+        """True if this call marked it; False if it was handled already (or is unknown)."""
+        async with self._staff_transaction() as db:
+            cursor = await db.execute(
+                """
+                UPDATE callback_requests SET stage = 'handled', handled_by = ?, handled_at = ?
+                WHERE id = ? AND stage = 'open'
+                """,
+                (staff_id, utc_text(now), request_id),
+            )
+            if cursor.rowcount != 1:
+                return False
+            await self._audit(db, now, staff_id, "callback_handled", request_id, None)
+        return True
+
+    async def _one_callback_request(self, where: str, values: tuple) -> CallbackRequest | None:
+        async with self._db.execute(
+            f"""
+            SELECT r.*, p.first_name FROM callback_requests r
+            JOIN patients p ON p.user_id = r.user_id
+            {where}
+            ORDER BY r.id DESC LIMIT 1
+            """,
+            values,
+        ) as cursor:
+            row = await cursor.fetchone()
+        return CallbackRequest(**dict(row)) if row else None
+
+    # stats, export and audit
+
+    async def staff_stats(self, now: datetime, staff_ids: frozenset[int]) -> StaffStats:
+        """Counts only: nothing here says anything about one patient."""
+        patients = "p.user_id > 0 AND p.user_id NOT IN (SELECT value FROM json_each(?))"
+        staff = json.dumps(sorted(staff_ids))
+        week, month = utc_text(now - timedelta(days=7)), utc_text(now - timedelta(days=30))
+        async with self._db.execute(
+            f"""
+            SELECT
+                count(*),
+                count(*) FILTER (WHERE p.last_seen >= ?),
+                count(*) FILTER (WHERE p.last_seen >= ?),
+                count(*) FILTER (WHERE p.opted_out = 1),
+                count(*) FILTER (WHERE p.blocked = 1),
+                (SELECT count(*) FROM reminders r JOIN patients p ON p.user_id = r.user_id
+                    WHERE r.paused = 0 AND {patients}),
+                (SELECT count(*) FROM checkins c JOIN patients p ON p.user_id = c.user_id
+                    WHERE c.created_at >= ? AND {patients}),
+                (SELECT count(*) FROM checkins c JOIN patients p ON p.user_id = c.user_id
+                    WHERE c.created_at >= ? AND {patients}),
+                (SELECT count(*) FROM callback_requests WHERE stage = 'open')
+            FROM patients p WHERE {patients}
+            """,
+            (week, month, staff, week, staff, month, staff, staff),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return StaffStats(*row)
+
+    async def pseudonym_key(self) -> bytes:
+        async with self._db.execute("SELECT value FROM secrets WHERE name = 'export_pseudonym_key'") as cursor:
+            (key,) = await cursor.fetchone()
+        return key
+
+    async def exported_checkins(self) -> list[ExportedCheckin]:
+        """Every check-in of every patient who consented, by patient and time."""
+        async with self._db.execute(
+            """
+            SELECT c.user_id, p.first_name, c.created_at, c.pain, c.interference, c.sleep, c.mood
+            FROM checkins c
+            JOIN consents k ON k.user_id = c.user_id
+            JOIN patients p ON p.user_id = c.user_id
+            ORDER BY c.user_id, c.created_at, c.id
+            """
+        ) as cursor:
+            return [ExportedCheckin(*row) for row in await cursor.fetchall()]
+
+    async def exported_patients(self) -> list[ExportedPatient]:
+        """One summary line per consenting patient who has checked in."""
+        async with self._db.execute(
+            """
+            SELECT c.user_id, p.first_name, k.consented_at, count(*), min(c.created_at),
+                   max(c.created_at), avg(c.pain), min(c.pain), max(c.pain), avg(c.interference)
+            FROM checkins c
+            JOIN consents k ON k.user_id = c.user_id
+            JOIN patients p ON p.user_id = c.user_id
+            GROUP BY c.user_id
+            ORDER BY c.user_id
+            """
+        ) as cursor:
+            return [ExportedPatient(*row) for row in await cursor.fetchall()]
+
+    async def record_export(self, staff_id: int, rows: int, now: datetime) -> None:
+        async with self._staff_transaction() as db:
+            await self._audit(db, now, staff_id, "export", None, rows)
+
+    async def audit_entries(self, limit: int = 20) -> list[AuditEntry]:
+        """The newest entries first, with the staff member's first name where known."""
+        async with self._db.execute(
+            """
+            SELECT a.at, a.staff_id, coalesce(p.first_name, ''), a.action, a.subject, a.amount
+            FROM audit_log a LEFT JOIN patients p ON p.user_id = a.staff_id
+            ORDER BY a.id DESC LIMIT ?
+            """,
+            (limit,),
+        ) as cursor:
+            return [AuditEntry(*row) for row in await cursor.fetchall()]
+
+    @staticmethod
+    async def _audit(
+        db: aiosqlite.Connection, now: datetime, staff_id: int, action: str, subject: int | None, amount: int | None
+    ) -> None:
+        await db.execute(
+            "INSERT INTO audit_log (at, staff_id, action, subject, amount) VALUES (?, ?, ?, ?, ?)",
+            (utc_text(now), staff_id, action, subject, amount),
+        )
+
+
 def _checkin(row) -> Checkin:
     return Checkin(
         id=row["id"], user_id=row["user_id"], created_at=from_utc_text(row["created_at"]), pain=row["pain"],
@@ -441,3 +988,131 @@ def prepare_file(path: Path) -> None:
     # os.open honours the umask only to remove bits; chmod also fixes a file left by an
     # older version with a wider mode.
     os.chmod(path, 0o600)
+
+
+# -- staff records (issue 4) ------------------------------------------------------------------
+
+# Who a broadcast goes to: 'all' patients who have not opted out, or those in the daily
+# check-in programme (who gave consent).
+AUDIENCES = ("all", "checkin")
+# What an outbox row's state counts as in a report.
+OUTBOX_OUTCOMES = ("sent", "blocked", "failed", "skipped", "cancelled")
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    id: int
+    staff_id: int
+    state: str
+    body_html: str | None
+    photo_file_id: str | None
+    audience: str | None
+    recipients: int | None
+    progress_message_id: int | None
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One message the worker has to send, with what it needs to know about its patient."""
+
+    broadcast: Broadcast
+    user_id: int
+    attempts: int
+    language: str
+    opted_out: bool
+    blocked: bool
+
+
+@dataclass(frozen=True)
+class BroadcastReport:
+    broadcast: Broadcast
+    pending: int = 0
+    sent: int = 0
+    blocked: int = 0
+    failed: int = 0
+    skipped: int = 0
+    cancelled: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.pending + self.sent + self.blocked + self.failed + self.skipped + self.cancelled
+
+
+@dataclass(frozen=True)
+class CallbackRequest:
+    id: int
+    user_id: int
+    stage: str
+    phone: str | None
+    preferred_time: str | None
+    started_at: str
+    submitted_at: str | None
+    handled_by: int | None
+    handled_at: str | None
+    first_name: str  # the patient's, from `patients`
+
+
+@dataclass(frozen=True)
+class StaffStats:
+    patients: int
+    active_7_days: int
+    active_30_days: int
+    opted_out: int
+    blocked: int
+    reminders_on: int
+    checkins_7_days: int
+    checkins_30_days: int
+    open_callback_requests: int
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: str
+    staff_id: int
+    staff_name: str  # the first name the staff member has on Telegram, if known
+    action: str
+    subject: int | None
+    amount: int | None
+
+
+@dataclass(frozen=True)
+class ExportedCheckin:
+    user_id: int
+    first_name: str
+    created_at: str
+    pain: int
+    interference: int | None
+    sleep: int | None
+    mood: int | None
+
+
+@dataclass(frozen=True)
+class ExportedPatient:
+    user_id: int
+    first_name: str
+    consented_at: str
+    checkins: int
+    first_checkin: str
+    last_checkin: str
+    pain_mean: float
+    pain_min: int
+    pain_max: int
+    interference_mean: float | None
+
+
+def _audience_filter(audience: str, staff_ids: frozenset[int]) -> tuple[str, tuple]:
+    """SQL over `patients p` for who a broadcast reaches: private chats of patients (user
+    ids are positive; groups are never in `patients`) who did not opt out or block the
+    bot, not the clinic's own staff, and for 'checkin' only those who gave consent."""
+    if audience not in AUDIENCES:
+        raise ValueError(f"unknown audience {audience!r}")
+    where = (
+        "p.user_id > 0 AND p.opted_out = 0 AND p.blocked = 0"
+        " AND p.user_id NOT IN (SELECT value FROM json_each(?))"
+    )
+    if audience == "checkin":
+        where += " AND EXISTS (SELECT 1 FROM consents k WHERE k.user_id = p.user_id)"
+    return where, (json.dumps(sorted(staff_ids)),)

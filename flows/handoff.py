@@ -1,4 +1,5 @@
-"""Hand-off to the clinic: its phone number as a contact card, at any moment."""
+"""Hand-off to the clinic: its phone number as a contact card, at any moment, and the way
+in to asking for a call back."""
 
 from __future__ import annotations
 
@@ -9,14 +10,17 @@ from bot import callbacks
 from bot.clinic import send_contact_card
 from bot.content import Language
 from bot.menu import back_to_menu_row
-from bot.screens import Screen, send
+from bot.screens import Button, Screen, send
 from bot.services import Services, language, services
 
 from bot.chat_filters import PRIVATE
 
 
 def contact_screen(lang: Language) -> Screen:
-    return Screen(lang.text("contact.text"), (back_to_menu_row(lang),), origin=lang.text_origins.get("contact.text", ""))
+    # Besides the number: a patient who cannot call now can ask to be called
+    # (flows/callback_request.py).
+    rows = ((Button(lang.label("callback.ask_button"), callbacks.CALLBACK_REQUEST),), back_to_menu_row(lang))
+    return Screen(lang.text("contact.text"), rows, origin=lang.text_origins.get("contact.text", ""))
 
 
 def screens(lang: Language):

@@ -64,6 +64,38 @@ def test_a_wrong_setting_is_named(tmp_path: Path, change: tuple[str, str], named
     assert "\n" not in str(raised.value)
 
 
+def test_broadcast_rate_and_export_names_have_safe_defaults(tmp_path: Path) -> None:
+    settings = load_settings(env_for(write_config(tmp_path, CONFIG)))
+    assert settings.broadcast_rate == 25.0
+    assert settings.export_includes_names is False
+
+
+def test_broadcast_rate_and_export_names_are_read(tmp_path: Path) -> None:
+    text = textwrap.dedent(CONFIG) + "broadcasts:\n  messages_per_second: 12.5\nexport:\n  include_names: true\n"
+    settings = load_settings(env_for(write_config(tmp_path, text)))
+    assert settings.broadcast_rate == 12.5
+    assert settings.export_includes_names is True
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ("broadcasts:\n  messages_per_second: 31\n", "broadcasts.messages_per_second"),
+        ("broadcasts:\n  messages_per_second: 0\n", "broadcasts.messages_per_second"),
+        ("broadcasts:\n  messages_per_second: fast\n", "broadcasts.messages_per_second"),
+        ("broadcasts:\n  rate: 10\n", "broadcasts.rate"),
+        ("export:\n  include_names: yes please\n", "export.include_names"),
+        ("export: true\n", "export"),
+    ],
+)
+def test_a_wrong_staff_setting_is_named(tmp_path: Path, extra: str, named: str) -> None:
+    config = write_config(tmp_path, textwrap.dedent(CONFIG) + extra)
+    with pytest.raises(ConfigError) as raised:
+        load_settings(env_for(config))
+    assert named in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
 def test_invalid_yaml_names_file_and_line(tmp_path: Path) -> None:
     config = write_config(tmp_path, "clinic:\n  name: [unclosed\n  phone: x\n")
     with pytest.raises(ConfigError) as raised:

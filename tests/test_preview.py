@@ -168,12 +168,13 @@ async def test_a_reply_keyboard_shares_the_personas_own_contact(api) -> None:
 
     async with session.post("/api/share", json={"chat": ANN, "kind": "contact"}) as response:
         assert response.status == 200
-    # The bot answers it (today: the fallback's pointer to the menu).
+    # The bot answers it: a contact card nobody asked for is not kept, and the answer
+    # removes the reply keyboard.
     current = await wait_for_messages(preview, session, ANN, 3)
     shared = current["chat"]["messages"][1]
     assert shared["out"] is True and shared["kind"] == "contact"
     assert shared["contact"] == {"phone_number": "+1 555 010 1001", "first_name": "Ann", "user_id": ANN}
-    assert current["chat"]["keyboard"]["folded"] is True  # a one-time keyboard folds once used
+    assert current["chat"]["keyboard"] is None
 
 
 async def test_photos_and_documents_the_bot_sends_can_be_fetched(api) -> None:

@@ -281,8 +281,10 @@ def test_every_kind_of_message_shows_and_the_contact_button_shares_the_personas_
     page.get_by_role("button", name="Share my phone number").click()
     shared = page.locator("article.message.out .contact-card")
     expect(shared).to_contain_text("+1 555 010 1004")
-    expect(page.locator("#reply-keyboard")).to_be_hidden()  # one-time: folded after use
-    expect(page.get_by_role("button", name="Show the bot's keyboard")).to_be_visible()
+    # The bot keeps no phone number nobody asked for, says so, and removes the keyboard.
+    expect(bot_messages(page).last).to_contain_text(plain(lang.text("callback.stray_contact")))
+    expect(page.locator("#reply-keyboard")).to_be_hidden()
+    expect(page.get_by_role("button", name="Show the bot's keyboard")).to_be_hidden()
 
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "preview-kinds.png"))

@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from bot.content import load_content
 from bot.config import CONTENT_DIR
+from bot.content import load_content
 from bot.safety import is_crisis
 from tests.client import TelegramUser
 from tests.conftest import STAFF_CHAT_ID

@@ -469,6 +469,16 @@ async def test_injected_failures(standin, http):
     assert sum(c.injected for c in standin.calls) == 2
 
 
+async def test_an_injection_can_target_a_command_scope_chat(standin, http):
+    # A staff member who never started the bot: Telegram refuses their chat's commands.
+    standin.inject("setMyCommands", 400, "Bad Request: chat not found", chat_id=ANN)
+    commands = [{"command": "stats", "description": "Numbers"}]
+    assert (await call(http, standin, "setMyCommands", commands=commands))[0] == 200
+    status, body = await call(http, standin, "setMyCommands", commands=commands, scope={"type": "chat", "chat_id": ANN})
+    assert refused(status, body, 400, "Bad Request: chat not found")
+    assert standin.errors == []
+
+
 async def test_get_updates_long_polling(standin, http):
     status, body = await call(http, standin, "getUpdates", timeout=0)
     assert status == 200 and body["result"] == []

@@ -1,0 +1,117 @@
+"""The broadcast worker's pure rules (pacing, backoff, what an error means), the rate
+limiter's OWN_RETRIES, and the export's pseudonyms: no Telegram, no network."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot import export
+from bot.outbox import Failure, Pacer, backoff_seconds, classify, retry_after_seconds
+from bot.rate_limiter import OWN_RETRIES, BotRateLimiter
+
+
+def starts_when_sending_at_once(pacer: Pacer, count: int, send_seconds: float = 0.0) -> list[float]:
+    """The start times of `count` sends, each waiting as long as the pacer says."""
+    now, starts = 0.0, []
+    for _ in range(count):
+        now += pacer.wait_time(now)
+        pacer.take(now)
+        starts.append(now)
+        now += send_seconds
+    return starts
+
+
+def test_the_pacer_spreads_sends_evenly_and_never_over_the_rate() -> None:
+    starts = starts_when_sending_at_once(Pacer(25), 100)
+    gaps = {round(b - a, 9) for a, b in zip(starts, starts[1:])}
+    assert gaps == {0.04}
+    assert max(sum(1 for t in starts if s <= t < s + 1) for s in starts) == 25
+
+
+def test_a_slow_send_is_not_made_up_for_with_a_burst() -> None:
+    pacer = Pacer(25)
+    starts = starts_when_sending_at_once(pacer, 5, send_seconds=0.5)
+    assert all(round(b - a, 9) == 0.5 for a, b in zip(starts, starts[1:]))
+    assert pacer.wait_time(starts[-1] + 0.5) == 0
+
+
+def test_hold_until_pushes_the_next_send_out_and_never_back() -> None:
+    pacer = Pacer(25)
+    pacer.take(0.0)
+    pacer.hold_until(1.1)  # a 429 with retry_after 1
+    assert pacer.wait_time(0.5) == pytest.approx(0.6)
+    pacer.hold_until(0.2)
+    assert pacer.wait_time(0.5) == pytest.approx(0.6)
+
+
+def test_backoff_doubles_from_one_second_and_is_capped() -> None:
+    assert [backoff_seconds(n) for n in range(1, 9)] == [1, 2, 4, 8, 16, 32, 60, 60]
+    assert backoff_seconds(10_000) == 60
+
+
+@pytest.mark.parametrize(
+    ("error", "failure"),
+    [
+        (RetryAfter(3), Failure.RETRY_AFTER),
+        (Forbidden("Forbidden: bot was blocked by the user"), Failure.BLOCKED),
+        (Forbidden("Forbidden: user is deactivated"), Failure.BLOCKED),
+        (BadRequest("Bad Request: chat not found"), Failure.FINAL),
+        (TimedOut(), Failure.PASSING),
+        (NetworkError("Bad Gateway"), Failure.PASSING),
+        (ValueError("a bug"), Failure.PASSING),
+    ],
+)
+def test_what_a_failed_send_means(error: Exception, failure: Failure) -> None:
+    assert classify(error) is failure
+
+
+def test_retry_after_in_seconds() -> None:
+    assert retry_after_seconds(RetryAfter(7)) == 7.0
+
+
+async def test_own_retries_hands_a_429_to_the_caller_at_once() -> None:
+    limiter = BotRateLimiter(max_retries=3)
+    calls = 0
+
+    async def refused(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        raise RetryAfter(1)
+
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(RetryAfter):
+        await limiter.process_request(refused, (), {}, "sendMessage", {"chat_id": 1}, OWN_RETRIES)
+    assert calls == 1
+    assert asyncio.get_running_loop().time() - started < 0.5  # no sleeping on the caller's behalf
+
+
+async def test_other_calls_keep_the_limiters_own_retries() -> None:
+    limiter = BotRateLimiter(max_retries=2)
+    calls = 0
+
+    async def refused_once(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RetryAfter(0)
+        return {"ok": True}
+
+    assert await limiter.process_request(refused_once, (), {}, "sendMessage", {"chat_id": 1}, None) == {"ok": True}
+    assert calls == 2
+
+
+def test_pseudonyms_are_stable_per_key_and_reveal_no_id() -> None:
+    key, other_key = b"k" * 32, b"o" * 32
+    assert export.pseudonym(key, 2001) == export.pseudonym(key, 2001)
+    assert export.pseudonym(key, 2001) != export.pseudonym(key, 2002)
+    assert export.pseudonym(key, 2001) != export.pseudonym(other_key, 2001)
+    assert "2001" not in export.pseudonym(key, 2001)
+
+
+@pytest.mark.parametrize("value", ["=1+1", "+33", "-2", "@SUM(A1)", "\tx"])
+def test_cells_that_spreadsheets_would_run_stay_text(value: str) -> None:
+    assert export.text_cell(value) == "'" + value
+    assert export.text_cell("Ann") == "Ann"
