@@ -19,7 +19,17 @@ from bot.rate_limiter import BotRateLimiter
 from bot.services import Services
 from bot.storage import Storage
 from flows import (
-    callback_request, checkin, education, fallback, handoff, history, home, membership, privacy, reminders, screening,
+    callback_request,
+    checkin,
+    education,
+    fallback,
+    handoff,
+    history,
+    home,
+    membership,
+    privacy,
+    reminders,
+    screening,
     staff,
 )
 

@@ -16,11 +16,24 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from bot.config import CONTENT_DIR, ConfigError, Settings, load_settings
-from bot.content import CONFIG_PLACEHOLDERS, Content, Language, Problem, banned_claims, has_errors, load_content
+from bot.content import (
+    CONFIG_PLACEHOLDERS,
+    Content,
+    Language,
+    Problem,
+    banned_claims,
+    has_errors,
+    load_content,
+)
 from bot.menu import menu_button
 from bot.safety import is_crisis
 from bot.screens import Screen
-from bot.telegram_html import MAX_CALLBACK_DATA, MAX_MESSAGE, parse_html, telegram_length
+from bot.telegram_html import (
+    MAX_CALLBACK_DATA,
+    MAX_MESSAGE,
+    parse_html,
+    telegram_length,
+)
 
 REVIEW_MAX_AGE = timedelta(days=365)
 # Texts Telegram shows outside messages, and their limits.

@@ -35,7 +35,13 @@ from typing import Protocol
 
 from telegram import Bot, Message
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 
 from bot.rate_limiter import OWN_RETRIES
 from bot.storage import BroadcastReport, OutboxItem, Storage

@@ -20,6 +20,7 @@ from bot.clinic import send_contact_card
 from bot.consent import consent_screen
 from bot.content import Language
 from bot.menu import back_to_menu_row
+from bot.pain_scale import score_rows
 from bot.painlog import Score, pain_alert, period_stats
 from bot.screens import Button, Screen, send, show
 from bot.services import Services, language, patient_zone, services
@@ -33,16 +34,8 @@ NOTE_LIMIT = 1000  # characters of a note kept; enough for a few sentences, no m
 # -- screens (pure) -------------------------------------------------------------------------
 
 
-def score_rows(lang: Language) -> tuple[tuple[Button, ...], ...]:
-    """0–10 as two rows of buttons: the whole check-in can be this one tap."""
-    return (
-        tuple(Button(str(pain), callbacks.score(pain)) for pain in range(0, 6)),
-        tuple(Button(str(pain), callbacks.score(pain)) for pain in range(6, 11)),
-    )
-
-
 def score_screen(lang: Language) -> Screen:
-    return Screen(lang.text("checkin.question"), score_rows(lang) + (back_to_menu_row(lang),))
+    return Screen(lang.text("checkin.question"), score_rows() + (back_to_menu_row(lang),))
 
 
 def step_screen(lang: Language, checkin_id: int, pain: int, step: str) -> Screen:
@@ -131,7 +124,7 @@ async def consent_given(update: Update, context: CallbackContext) -> None:
     lang = language(context, update.effective_user)
     await update.callback_query.answer()
     await used.db().give_consent(update.effective_user.id, lang.label("privacy.version"), used.clock())
-    await show(update, Screen(f"{lang.text('checkin.consent_thanks')}\n\n{lang.text('checkin.question')}", score_rows(lang) + (back_to_menu_row(lang),)))
+    await show(update, Screen(f"{lang.text('checkin.consent_thanks')}\n\n{lang.text('checkin.question')}", score_rows() + (back_to_menu_row(lang),)))
 
 
 async def score_tapped(update: Update, context: CallbackContext) -> None:

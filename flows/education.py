@@ -12,8 +12,8 @@ from telegram import Update
 from telegram.ext import CallbackContext, CallbackQueryHandler, CommandHandler, filters
 
 from bot import callbacks
-from bot.content import Language, Page, Topic
 from bot.chat_filters import PRIVATE
+from bot.content import Language, Page, Topic
 from bot.menu import back_to_menu_row
 from bot.screens import Button, Screen, send, show
 from bot.services import Services, language

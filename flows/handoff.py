@@ -7,13 +7,12 @@ from telegram import Update
 from telegram.ext import CallbackContext, CallbackQueryHandler, CommandHandler, filters
 
 from bot import callbacks
+from bot.chat_filters import PRIVATE
 from bot.clinic import send_contact_card
 from bot.content import Language
 from bot.menu import back_to_menu_row
 from bot.screens import Button, Screen, send
 from bot.services import Services, language, services
-
-from bot.chat_filters import PRIVATE
 
 
 def contact_screen(lang: Language) -> Screen:

@@ -14,7 +14,13 @@ from bot.chart import render_pain_chart
 from bot.chat_filters import PRIVATE
 from bot.content import Language
 from bot.menu import back_to_menu_row
-from bot.painlog import PeriodStats, Score, first_and_last_week, meaningful_change, period_stats
+from bot.painlog import (
+    PeriodStats,
+    Score,
+    first_and_last_week,
+    meaningful_change,
+    period_stats,
+)
 from bot.screens import Button, Screen, send
 from bot.services import Services, language, patient_zone, services
 

@@ -6,12 +6,11 @@ from telegram import Update
 from telegram.ext import CallbackContext, CallbackQueryHandler, CommandHandler
 
 from bot import callbacks
+from bot.chat_filters import PRIVATE
 from bot.content import Language
 from bot.menu import back_to_menu_row, main_menu
 from bot.screens import Screen, send, show
 from bot.services import Services, language
-
-from bot.chat_filters import PRIVATE
 
 
 def welcome_screen(lang: Language, first_name: str, link_out_of_date: bool = False) -> Screen:

@@ -11,7 +11,13 @@ import logging
 
 from telegram import ChatMemberUpdated, Update
 from telegram.constants import ChatMemberStatus, ParseMode
-from telegram.ext import CallbackContext, ChatMemberHandler, MessageHandler, TypeHandler, filters
+from telegram.ext import (
+    CallbackContext,
+    ChatMemberHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
 from bot.services import Services, language, services
 

@@ -16,13 +16,19 @@ from zoneinfo import ZoneInfo, available_timezones
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
-from telegram.ext import Application, CallbackContext, CallbackQueryHandler, CommandHandler
+from telegram.ext import (
+    Application,
+    CallbackContext,
+    CallbackQueryHandler,
+    CommandHandler,
+)
 
 from bot import callbacks
 from bot.chat_filters import PRIVATE
 from bot.consent import consent_screen
 from bot.content import Language
 from bot.menu import back_to_menu_row
+from bot.pain_scale import score_rows
 from bot.painlog import SNOOZE, decide_reminder, next_occurrence, parse_local_time
 from bot.safety import answered_by_safety_net
 from bot.screens import Button, Screen, send, show
@@ -84,12 +90,8 @@ def zone_screen(lang: Language, clinic_zone: str) -> Screen:
 
 def prompt_screen(lang: Language) -> Screen:
     """The daily prompt: the check-in is one tap away, from the notification itself."""
-    scores = (
-        tuple(Button(str(pain), callbacks.score(pain)) for pain in range(0, 6)),
-        tuple(Button(str(pain), callbacks.score(pain)) for pain in range(6, 11)),
-    )
     later = (Button(lang.label("reminders.snooze"), callbacks.SNOOZE), Button(lang.label("reminders.skip"), callbacks.SKIP_TODAY))
-    return Screen(lang.text("reminders.prompt"), scores + (later,))
+    return Screen(lang.text("reminders.prompt"), score_rows() + (later,))
 
 
 def screens(lang: Language):

@@ -20,7 +20,14 @@ import re
 from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
-from telegram.ext import Application, CallbackContext, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackContext,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot import callbacks, export
 from bot.chat_filters import PRIVATE, AwaitingInput
@@ -28,7 +35,14 @@ from bot.content import Html, Language
 from bot.outbox import BroadcastMessage, OutboxWorker, send_broadcast_message
 from bot.screens import Button, Screen, send, show
 from bot.services import Services, services
-from bot.staff import Guarded, answer_query, clinic_time, from_staff, staff_filter, staff_language
+from bot.staff import (
+    Guarded,
+    answer_query,
+    clinic_time,
+    from_staff,
+    staff_filter,
+    staff_language,
+)
 from bot.storage import AUDIENCES, Broadcast, BroadcastReport, OutboxItem, Storage
 from bot.telegram_html import MAX_CAPTION, MAX_MESSAGE, parse_html, telegram_length
 
