@@ -7,7 +7,7 @@ caller runs it in a thread to keep the bot answering others meanwhile.
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import matplotlib
@@ -30,6 +30,9 @@ def render_pain_chart(scores: list[Score], zone: ZoneInfo, labels: dict[str, str
     axes.plot(times, [score.pain for score in ordered], "o", color="#7a9cc6", markersize=4, label=labels["score"])
     axes.plot([_naive_local(at, zone) for at, _ in averages], [value for _, value in averages],
               "-", color="#1f4e79", linewidth=2.2, label=labels["average"])
+    # At least a week wide: with few check-ins, matplotlib would otherwise span years.
+    last = max(times)
+    axes.set_xlim(min(min(times), last - timedelta(days=7)) - timedelta(hours=12), last + timedelta(hours=12))
     axes.set_ylim(-0.5, 10.5)
     axes.set_yticks(range(0, 11))
     axes.set_ylabel(labels["axis"])

@@ -56,8 +56,8 @@ async def test_history_figures_change_note_and_chart(patient: TelegramUser, cloc
     await weeks_of_check_ins(patient, services, clock, [7] * 7 + [6] * 7 + [4] * 7)
     await patient.send("/history")
     text = patient.last.text
-    assert "Last 7 days: average 4.0/10, lowest 4, highest 4 (7 check-ins)" in text
-    assert "Last 30 days: average 5.7/10, lowest 4, highest 7 (21 check-ins)" in text
+    assert "Last 7 days (check-ins: 7): average 4.0/10, lowest 4, highest 4." in text
+    assert "Last 30 days (check-ins: 21): average 5.7/10, lowest 4, highest 7." in text
     assert "from 7.0 in your first week to 4.0" in text
     photo = next(message for message in reversed(patient.messages) if message.kind == "photo")
     width, height = png_size(photo.file)

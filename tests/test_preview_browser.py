@@ -344,3 +344,67 @@ def png(width: int, height: int) -> bytes:
     rows = b"".join(b"\x00" + b"\x2a\x6f\xb0" * width for _ in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def type_and_send(page, text: str) -> None:
+    box = page.get_by_label("Message", exact=True)
+    box.fill(text)
+    box.press("Enter")
+
+
+# The tests below use chats the ones above have finished with, and a broadcast reaches every
+# patient, so they come last.
+
+
+def test_a_check_in_and_the_history_chart(page, preview, lang) -> None:
+    from playwright.sync_api import expect
+
+    open_chat(page, preview, ANN)
+    type_and_send(page, "/checkin")
+    bot_messages(page).last.get_by_role("button", name=lang.label("checkin.consent_yes")).click()
+    bot_messages(page).last.get_by_role("button", name="6", exact=True).click()
+    expect(bot_messages(page).last).to_contain_text(plain(lang.text("checkin.saved", pain=6)).splitlines()[0])
+    bot_messages(page).last.get_by_role("button", name=lang.label("checkin.finish")).click()
+    expect(bot_messages(page).last).to_contain_text("Check-in saved")
+
+    type_and_send(page, "/history")
+    chart = page.locator(".photo img").last
+    expect(chart).to_be_visible()
+    assert chart.evaluate("img => img.complete && img.naturalWidth") == 800
+    expect(bot_messages(page).last).to_contain_text("Last 7 days (check-ins: 1): average 6.0/10")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "preview-history.png"))
+
+
+def test_a_call_back_request_arrives_in_the_staff_chat(page, preview, lang) -> None:
+    from playwright.sync_api import expect
+
+    open_chat(page, preview, BEN)
+    type_and_send(page, "/contact")
+    bot_messages(page).last.get_by_role("button", name=lang.label("callback.ask_button")).click()
+    page.locator("#reply-keyboard").get_by_role("button", name=lang.label("callback.share_button")).click()
+    expect(bot_messages(page).last).to_contain_text(plain(lang.text("callback.time_question")).splitlines()[0])
+    type_and_send(page, "weekday mornings")
+
+    open_chat(page, preview, STAFF_GROUP)
+    request = bot_messages(page).filter(has_text="+1 555 010 1002").last
+    expect(request).to_contain_text("weekday mornings")
+    request.get_by_role("button", name=lang.label("callback.mark_handled_button")).click()
+    expect(bot_messages(page).filter(has_text="+1 555 010 1002").last).to_contain_text("Dr. Rivera")
+
+
+def test_a_broadcast_from_staff_arrives_in_a_patients_chat(page, preview, lang) -> None:
+    from playwright.sync_api import expect
+
+    open_chat(page, preview, RIVERA)
+    type_and_send(page, "/broadcast")
+    expect(bot_messages(page).last).to_contain_text("Send me the message for patients")
+    type_and_send(page, "Flu shots at the clinic on Friday, 9 to 12.")
+    bot_messages(page).last.get_by_role("button", name=lang.label("broadcast.audience_all_button", count=4)).click()
+    bot_messages(page).last.get_by_role("button", name=lang.label("broadcast.send_button", count=4)).click()
+    expect(bot_messages(page).filter(has_text="finished").last).to_contain_text("Sent: 4")
+
+    open_chat(page, preview, DAN)
+    news = bot_messages(page).last
+    expect(news).to_contain_text("Flu shots at the clinic on Friday, 9 to 12.")
+    expect(news).to_contain_text("To stop these updates, send /stop.")
