@@ -211,6 +211,7 @@ class Storage:
     def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
         self._db = connection
         self.path = path
+        self._write_lock = asyncio.Lock()
         # Patients whose next typed message answers a question: a mirror of awaiting_text,
         # so a synchronous handler filter can ask without a query.
         self.awaiting: set[int] = set()
@@ -232,6 +233,24 @@ class Storage:
 
     async def close(self) -> None:
         await self._db.close()
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Every write goes through here: one at a time, committed together or not at all.
+
+        The whole bot shares one connection, and SQLite's transaction belongs to the
+        connection, not to a coroutine. Without this lock one coroutine's commit could land
+        in the middle of another's multi-statement write, or a rollback undo a check-in that
+        was already confirmed to the patient. Not re-entrant: a method that holds it must
+        not call another writing method.
+        """
+        async with self._write_lock:
+            try:
+                yield self._db
+            except BaseException:
+                await self._db.rollback()
+                raise
+            await self._db.commit()
 
     async def schema_version(self) -> int:
         async with self._db.execute("PRAGMA user_version") as cursor:
@@ -256,19 +275,19 @@ class Storage:
     async def record_patient(self, user_id: int, first_name: str, language: str, now: datetime) -> None:
         """Remember that this person talks to the bot; keep the first time we saw them."""
         seen = utc_text(now)
-        await self._db.execute(
-            """
-            INSERT INTO patients (user_id, first_name, language, first_seen, last_seen)
-            VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT (user_id) DO UPDATE SET
-                first_name = excluded.first_name,
-                language = excluded.language,
-                last_seen = excluded.last_seen,
-                blocked = 0
-            """,
-            (user_id, first_name, language, seen, seen),
-        )
-        await self._db.commit()
+        async with self.transaction() as db:
+            await db.execute(
+                """
+                INSERT INTO patients (user_id, first_name, language, first_seen, last_seen)
+                VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (user_id) DO UPDATE SET
+                    first_name = excluded.first_name,
+                    language = excluded.language,
+                    last_seen = excluded.last_seen,
+                    blocked = 0
+                """,
+                (user_id, first_name, language, seen, seen),
+            )
 
     async def patient(self, user_id: int) -> Patient | None:
         async with self._db.execute("SELECT * FROM patients WHERE user_id = ?", (user_id,)) as cursor:
@@ -286,14 +305,14 @@ class Storage:
         )
 
     async def set_blocked(self, user_id: int, blocked: bool) -> None:
-        await self._db.execute(
-            "UPDATE patients SET blocked = ? WHERE user_id = ?", (int(blocked), user_id)
-        )
-        await self._db.commit()
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE patients SET blocked = ? WHERE user_id = ?", (int(blocked), user_id)
+            )
 
     async def set_opted_out(self, user_id: int, opted_out: bool) -> None:
-        await self._db.execute("UPDATE patients SET opted_out = ? WHERE user_id = ?", (int(opted_out), user_id))
-        await self._db.commit()
+        async with self.transaction() as db:
+            await db.execute("UPDATE patients SET opted_out = ? WHERE user_id = ?", (int(opted_out), user_id))
 
     # -- consent ---------------------------------------------------------------------------
 
@@ -306,35 +325,35 @@ class Storage:
         return (row[0], row[1]) if row else None
 
     async def give_consent(self, user_id: int, notice_version: str, now: datetime) -> None:
-        await self._db.execute(
-            "INSERT INTO consents (user_id, notice_version, consented_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (user_id) DO UPDATE SET notice_version = excluded.notice_version, "
-            "consented_at = excluded.consented_at",
-            (user_id, notice_version, utc_text(now)),
-        )
-        await self._db.commit()
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO consents (user_id, notice_version, consented_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (user_id) DO UPDATE SET notice_version = excluded.notice_version, "
+                "consented_at = excluded.consented_at",
+                (user_id, notice_version, utc_text(now)),
+            )
 
     # -- check-ins -------------------------------------------------------------------------
 
     async def save_score(self, user_id: int, message_id: int, pain: int, now: datetime) -> int:
         """Save the pain score tapped on one message; a second tap there updates it. Returns the id."""
-        async with self._db.execute(
-            "INSERT INTO checkins (user_id, created_at, pain, message_id) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (user_id, message_id) DO UPDATE SET pain = excluded.pain RETURNING id",
-            (user_id, utc_text(now), pain, message_id),
-        ) as cursor:
-            (checkin_id,) = await cursor.fetchone()
-        await self._db.commit()
+        async with self.transaction() as db:
+            async with db.execute(
+                "INSERT INTO checkins (user_id, created_at, pain, message_id) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (user_id, message_id) DO UPDATE SET pain = excluded.pain RETURNING id",
+                (user_id, utc_text(now), pain, message_id),
+            ) as cursor:
+                (checkin_id,) = await cursor.fetchone()
         return checkin_id
 
     async def set_checkin_item(self, user_id: int, checkin_id: int, item: str, value: int | str | None) -> bool:
         """Fill in one optional item of the patient's own check-in; False if there is none."""
         if item not in CHECKIN_ITEMS:
             raise ValueError(f"not a check-in item: {item}")
-        cursor = await self._db.execute(
-            f"UPDATE checkins SET {item} = ? WHERE id = ? AND user_id = ?", (value, checkin_id, user_id)
-        )
-        await self._db.commit()
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                f"UPDATE checkins SET {item} = ? WHERE id = ? AND user_id = ?", (value, checkin_id, user_id)
+            )
         return cursor.rowcount == 1
 
     async def checkin(self, user_id: int, checkin_id: int) -> Checkin | None:
@@ -361,40 +380,40 @@ class Storage:
 
     async def set_reminder(self, user_id: int, local_time: str, zone: str, next_due: datetime) -> None:
         """Set or change the daily time and zone; it is (re)started, not paused, not snoozed."""
-        await self._db.execute(
-            """
-            INSERT INTO reminders (user_id, local_time, timezone, next_due) VALUES (?, ?, ?, ?)
-            ON CONFLICT (user_id) DO UPDATE SET local_time = excluded.local_time,
-                timezone = excluded.timezone, next_due = excluded.next_due, paused = 0, snoozed = 0
-            """,
-            (user_id, local_time, zone, utc_text(next_due)),
-        )
-        await self._db.commit()
+        async with self.transaction() as db:
+            await db.execute(
+                """
+                INSERT INTO reminders (user_id, local_time, timezone, next_due) VALUES (?, ?, ?, ?)
+                ON CONFLICT (user_id) DO UPDATE SET local_time = excluded.local_time,
+                    timezone = excluded.timezone, next_due = excluded.next_due, paused = 0, snoozed = 0
+                """,
+                (user_id, local_time, zone, utc_text(next_due)),
+            )
 
     async def set_reminder_paused(self, user_id: int, paused: bool, next_due: datetime | None = None) -> None:
-        await self._db.execute(
-            "UPDATE reminders SET paused = ?, snoozed = 0, next_due = COALESCE(?, next_due) WHERE user_id = ?",
-            (int(paused), utc_text(next_due) if next_due else None, user_id),
-        )
-        await self._db.commit()
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE reminders SET paused = ?, snoozed = 0, next_due = COALESCE(?, next_due) WHERE user_id = ?",
+                (int(paused), utc_text(next_due) if next_due else None, user_id),
+            )
 
     async def delete_reminder(self, user_id: int) -> None:
-        await self._db.execute("DELETE FROM reminders WHERE user_id = ?", (user_id,))
-        await self._db.commit()
+        async with self.transaction() as db:
+            await db.execute("DELETE FROM reminders WHERE user_id = ?", (user_id,))
 
     async def snooze_reminder(self, user_id: int, until: datetime) -> bool:
-        cursor = await self._db.execute(
-            "UPDATE reminders SET next_due = ?, snoozed = 1 WHERE user_id = ? AND paused = 0",
-            (utc_text(until), user_id),
-        )
-        await self._db.commit()
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE reminders SET next_due = ?, snoozed = 1 WHERE user_id = ? AND paused = 0",
+                (utc_text(until), user_id),
+            )
         return cursor.rowcount == 1
 
     async def skip_reminder(self, user_id: int, next_due: datetime) -> bool:
-        cursor = await self._db.execute(
-            "UPDATE reminders SET next_due = ?, snoozed = 0 WHERE user_id = ?", (utc_text(next_due), user_id)
-        )
-        await self._db.commit()
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE reminders SET next_due = ?, snoozed = 0 WHERE user_id = ?", (utc_text(next_due), user_id)
+            )
         return cursor.rowcount == 1
 
     async def due_reminders(self, now: datetime, limit: int = 500) -> list[Reminder]:
@@ -417,22 +436,22 @@ class Storage:
         job (or two processes) can never both send the same prompt. It is committed before
         the prompt is sent, so a crash loses one prompt at most and never sends two.
         """
-        cursor = await self._db.execute(
-            "UPDATE reminders SET next_due = ?, snoozed = 0, last_sent_day = COALESCE(?, last_sent_day) "
-            "WHERE user_id = ? AND next_due = ? AND snoozed = ?",
-            (utc_text(next_due), sent_day, reminder.user_id, utc_text(reminder.next_due), int(reminder.snoozed)),
-        )
-        await self._db.commit()
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE reminders SET next_due = ?, snoozed = 0, last_sent_day = COALESCE(?, last_sent_day) "
+                "WHERE user_id = ? AND next_due = ? AND snoozed = ?",
+                (utc_text(next_due), sent_day, reminder.user_id, utc_text(reminder.next_due), int(reminder.snoozed)),
+            )
         return cursor.rowcount == 1
 
     # -- typed answers ---------------------------------------------------------------------
 
     async def await_text(self, user_id: int, purpose: str, now: datetime, checkin_id: int | None = None) -> None:
-        await self._db.execute(
-            "INSERT OR REPLACE INTO awaiting_text (user_id, purpose, checkin_id, since) VALUES (?, ?, ?, ?)",
-            (user_id, purpose, checkin_id, utc_text(now)),
-        )
-        await self._db.commit()
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT OR REPLACE INTO awaiting_text (user_id, purpose, checkin_id, since) VALUES (?, ?, ?, ?)",
+                (user_id, purpose, checkin_id, utc_text(now)),
+            )
         self.awaiting.add(user_id)
 
     async def awaited_text(self, user_id: int) -> tuple[str, int | None] | None:
@@ -444,8 +463,8 @@ class Storage:
         return (row[0], row[1]) if row else None
 
     async def stop_awaiting_text(self, user_id: int) -> None:
-        await self._db.execute("DELETE FROM awaiting_text WHERE user_id = ?", (user_id,))
-        await self._db.commit()
+        async with self.transaction() as db:
+            await db.execute("DELETE FROM awaiting_text WHERE user_id = ?", (user_id,))
         self.awaiting.discard(user_id)
 
     # -- the patient's data rights ---------------------------------------------------------
@@ -474,45 +493,29 @@ class Storage:
         """Erase every row that belongs to the patient, in every table, in one transaction."""
         tables = await self.tables_with_patient_rows()
         deleted = 0
-        # The patients row last: other tables reference it.
-        for table in sorted(tables, key=lambda name: name == "patients"):
-            cursor = await self._db.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
-            deleted += cursor.rowcount
-        await self._db.commit()
+        async with self.transaction() as db:
+            # The patients row last: other tables reference it.
+            for table in sorted(tables, key=lambda name: name == "patients"):
+                cursor = await db.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
+                deleted += cursor.rowcount
+        # Nothing is awaited from someone who is no longer here, whatever the purpose.
         self.awaiting.discard(user_id)
+        for waiting in self._awaiting.values():
+            waiting.discard(user_id)
         return deleted
 
     # -- groups ----------------------------------------------------------------------------
 
     async def first_time_in_group(self, chat_id: int, now: datetime) -> bool:
         """True the first time the bot hears from a group, so it introduces itself once."""
-        cursor = await self._db.execute(
-            "INSERT OR IGNORE INTO group_chats (chat_id, notified_at) VALUES (?, ?)",
-            (chat_id, utc_text(now)),
-        )
-        await self._db.commit()
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "INSERT OR IGNORE INTO group_chats (chat_id, notified_at) VALUES (?, ?)",
+                (chat_id, utc_text(now)),
+            )
         return cursor.rowcount == 1
 
-
     # -- staff: broadcasts, call-back requests, stats, export, audit (issue 4) --------------
-    #
-    # Writes that take more than one statement run under `_staff_transaction`, so the
-    # broadcast worker and a handler never interleave inside one. They are ordered so that
-    # any prefix of them is harmless should another coroutine's commit land in between.
-
-    @cached_property
-    def _staff_lock(self) -> asyncio.Lock:
-        return asyncio.Lock()
-
-    @contextlib.asynccontextmanager
-    async def _staff_transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        async with self._staff_lock:
-            try:
-                yield self._db
-            except BaseException:
-                await self._db.rollback()
-                raise
-            await self._db.commit()
 
     # Who is expected to type something next, by purpose: an index of the rows below kept
     # in memory, because a handler's filter must answer at once, without a query. SQLite
@@ -541,7 +544,7 @@ class Storage:
     async def start_composing(self, staff_id: int, now: datetime) -> tuple[int, bool]:
         """A new broadcast waiting for its message. Returns (its id, whether an unsent
         draft of this staff member was set aside for it)."""
-        async with self._staff_transaction() as db:
+        async with self.transaction() as db:
             cursor = await db.execute(
                 "UPDATE broadcasts SET state = 'discarded' WHERE staff_id = ? AND state IN ('composing', 'draft')",
                 (staff_id,),
@@ -560,7 +563,7 @@ class Storage:
 
     async def set_broadcast_message(self, broadcast_id: int, body_html: str, photo_file_id: str | None) -> bool:
         """Keep the message of a broadcast being composed; False if it is no longer so."""
-        async with self._staff_transaction() as db:
+        async with self.transaction() as db:
             cursor = await db.execute(
                 """
                 UPDATE broadcasts SET state = 'draft', body_html = ?, photo_file_id = ?
@@ -576,7 +579,7 @@ class Storage:
         return row is not None
 
     async def set_broadcast_audience(self, broadcast_id: int, audience: str) -> bool:
-        async with self._staff_transaction() as db:
+        async with self.transaction() as db:
             cursor = await db.execute(
                 "UPDATE broadcasts SET audience = ? WHERE id = ? AND state = 'draft'", (audience, broadcast_id)
             )
@@ -587,7 +590,7 @@ class Storage:
 
     async def discard_drafts(self, staff_id: int) -> int:
         """Set aside this staff member's broadcast being composed or waiting for Send."""
-        async with self._staff_transaction() as db:
+        async with self.transaction() as db:
             cursor = await db.execute(
                 "UPDATE broadcasts SET state = 'discarded' WHERE staff_id = ? AND state IN ('composing', 'draft')",
                 (staff_id,),
@@ -596,7 +599,7 @@ class Storage:
         return cursor.rowcount
 
     async def discard_draft(self, broadcast_id: int) -> bool:
-        async with self._staff_transaction() as db:
+        async with self.transaction() as db:
             cursor = await db.execute(
                 """
                 UPDATE broadcasts SET state = 'discarded'
@@ -631,7 +634,7 @@ class Storage:
         if broadcast is None or broadcast.state != "draft" or broadcast.audience not in AUDIENCES:
             return None
         where, values = _audience_filter(broadcast.audience, staff_ids)
-        async with self._staff_transaction() as db:
+        async with self.transaction() as db:
             await db.execute(
                 f"""
                 INSERT OR IGNORE INTO outbox (broadcast_id, user_id)
@@ -655,7 +658,7 @@ class Storage:
 
     async def cancel_broadcast(self, broadcast_id: int, staff_id: int, now: datetime) -> bool:
         """Stop a broadcast being sent; the worker sends its report. False if not sending."""
-        async with self._staff_transaction() as db:
+        async with self.transaction() as db:
             cursor = await db.execute(
                 "UPDATE broadcasts SET state = 'cancelled' WHERE id = ? AND state = 'sending'", (broadcast_id,)
             )
@@ -702,7 +705,7 @@ class Storage:
         """
         if outcome not in OUTBOX_OUTCOMES:
             raise ValueError(f"unknown outbox outcome {outcome!r}")
-        async with self._staff_transaction() as db:
+        async with self.transaction() as db:
             await db.execute(
                 "UPDATE outbox SET state = ?, done_at = ? WHERE broadcast_id = ? AND user_id = ?",
                 (outcome, utc_text(now), broadcast_id, user_id),
@@ -712,7 +715,7 @@ class Storage:
 
     async def record_failed_attempt(self, broadcast_id: int, user_id: int) -> int:
         """Count one try that failed for a passing reason; returns the tries so far."""
-        async with self._staff_transaction() as db:
+        async with self.transaction() as db:
             cursor = await db.execute(
                 "UPDATE outbox SET attempts = attempts + 1 WHERE broadcast_id = ? AND user_id = ? RETURNING attempts",
                 (broadcast_id, user_id),
@@ -747,7 +750,7 @@ class Storage:
 
     async def finish_broadcast(self, broadcast_id: int, now: datetime) -> None:
         """After the report: a cancelled broadcast's unsent rows say so; a sent one is done."""
-        async with self._staff_transaction() as db:
+        async with self.transaction() as db:
             await db.execute(
                 """
                 UPDATE outbox SET state = 'cancelled', done_at = ?
@@ -793,7 +796,7 @@ class Storage:
         return await self._one_callback_request("WHERE r.id = ?", (request_id,))
 
     async def start_callback_request(self, user_id: int, now: datetime) -> CallbackRequest:
-        async with self._staff_transaction() as db:
+        async with self.transaction() as db:
             await db.execute(
                 "INSERT INTO callback_requests (user_id, stage, started_at) VALUES (?, 'phone', ?)",
                 (user_id, utc_text(now)),
@@ -802,14 +805,14 @@ class Storage:
         return await self.live_callback_request(user_id)
 
     async def set_callback_phone(self, request_id: int, phone: str) -> None:
-        async with self._staff_transaction() as db:
+        async with self.transaction() as db:
             await db.execute(
                 "UPDATE callback_requests SET phone = ?, stage = 'time' WHERE id = ? AND stage IN ('phone', 'time')",
                 (phone, request_id),
             )
 
     async def submit_callback_request(self, request_id: int, preferred_time: str | None, now: datetime) -> None:
-        async with self._staff_transaction() as db:
+        async with self.transaction() as db:
             cursor = await db.execute(
                 """
                 UPDATE callback_requests SET stage = 'open', preferred_time = ?, submitted_at = ?
@@ -825,7 +828,7 @@ class Storage:
 
     async def drop_callback_request(self, request_id: int) -> None:
         """Forget a request the patient did not finish (cancelled, or left too long)."""
-        async with self._staff_transaction() as db:
+        async with self.transaction() as db:
             cursor = await db.execute(
                 "DELETE FROM callback_requests WHERE id = ? AND stage IN ('phone', 'time') RETURNING user_id",
                 (request_id,),
@@ -836,7 +839,7 @@ class Storage:
             self._awaiting[self.AWAITING_CALLBACK].discard(row[0])
 
     async def add_callback_notice(self, request_id: int, chat_id: int, message_id: int) -> None:
-        async with self._staff_transaction() as db:
+        async with self.transaction() as db:
             await db.execute(
                 "INSERT OR REPLACE INTO callback_notices (request_id, chat_id, message_id) VALUES (?, ?, ?)",
                 (request_id, chat_id, message_id),
@@ -851,7 +854,7 @@ class Storage:
 
     async def mark_callback_handled(self, request_id: int, staff_id: int, now: datetime) -> bool:
         """True if this call marked it; False if it was handled already (or is unknown)."""
-        async with self._staff_transaction() as db:
+        async with self.transaction() as db:
             cursor = await db.execute(
                 """
                 UPDATE callback_requests SET stage = 'handled', handled_by = ?, handled_at = ?
@@ -940,7 +943,7 @@ class Storage:
             return [ExportedPatient(*row) for row in await cursor.fetchall()]
 
     async def record_export(self, staff_id: int, rows: int, now: datetime) -> None:
-        async with self._staff_transaction() as db:
+        async with self.transaction() as db:
             await self._audit(db, now, staff_id, "export", None, rows)
 
     async def audit_entries(self, limit: int = 20) -> list[AuditEntry]:
