@@ -69,7 +69,9 @@ def checkin_item(step: str, checkin_id: int, value: str) -> str:
     return f"ci:{step}:{checkin_id}:{value}"
 
 
-CHECKIN_ITEM_PATTERN = r"^ci:([ismn]):(\d{1,12}):(10|[0-9]|x|t)$"
+# Each step takes only its own values: 0-10 for interference, 1-3 for sleep and mood, and
+# t(ype a note) for the note; x skips any. A forged value never reaches the database.
+CHECKIN_ITEM_PATTERN = r"^ci:(?:(i):(\d{1,12}):(10|[0-9]|x)|([sm]):(\d{1,12}):([1-3]|x)|(n):(\d{1,12}):(t|x))$"
 CHECKIN_DONE_PATTERN = r"^ci:done:(\d{1,12})$"
 
 
@@ -91,7 +93,7 @@ def reminder_time(hhmm: str) -> str:
     return f"rm:t:{hhmm}"
 
 
-REMINDER_TIME_PATTERN = r"^rm:t:([0-2][0-9][0-5][0-9]|type)$"
+REMINDER_TIME_PATTERN = r"^rm:t:((?:[01][0-9]|2[0-3])[0-5][0-9]|type)$"
 
 
 def reminder_zone(zone: str) -> str:

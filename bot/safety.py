@@ -20,7 +20,7 @@ from telegram.ext import CallbackContext, CallbackQueryHandler, MessageHandler, 
 from bot.clinic import send_contact_card
 from bot.content import Language
 from bot.menu import back_to_menu_row
-from bot.screens import Button, Screen, send
+from bot.screens import Button, Screen, answer_query, send
 from bot.services import language, services
 from bot.storage import Storage
 
@@ -78,7 +78,7 @@ async def crisis_check(update: Update, context: CallbackContext) -> None:
 async def safety_answered(update: Update, context: CallbackContext) -> None:
     """The patient answered "Are you safe right now?"."""
     lang = language(context, update.effective_user)
-    await update.callback_query.answer()
+    await answer_query(update)
     if context.match.group(1) == "yes":
         await send(update, Screen(lang.text("crisis.answer_safe"), (back_to_menu_row(lang),)))
         return

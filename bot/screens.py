@@ -39,6 +39,18 @@ class Screen:
         )
 
 
+async def answer_query(update: Update, text: str | None = None, *, alert: bool = False) -> None:
+    """Answer a tap, once. A tap Telegram re-delivers after downtime can no longer be
+    answered ("query is too old"); that must not turn into an error for the person, who
+    still gets the screen."""
+    try:
+        await update.callback_query.answer(text, show_alert=alert)
+    except BadRequest as error:
+        text_of_error = str(error).lower()
+        if "query is too old" not in text_of_error and "query id is invalid" not in text_of_error:
+            raise
+
+
 def _already_showing(message: Message, screen: Screen) -> bool:
     plain, _error = parse_html(screen.text)
     return message.text == plain and message.reply_markup == screen.markup()

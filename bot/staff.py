@@ -13,7 +13,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import Update
-from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackContext, filters
 
 from bot.content import Language
@@ -62,13 +61,3 @@ def clinic_time(stored: str | None, used: Services) -> str:
         return ""
     moment = datetime.strptime(stored, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
     return moment.astimezone(ZoneInfo(used.settings.clinic.timezone)).strftime("%Y-%m-%d %H:%M")
-
-
-async def answer_query(update: Update, text: str | None = None, *, alert: bool = False) -> None:
-    """Answer a tap once. A tap Telegram re-delivers after a crash can no longer be
-    answered ("query is too old"); that must not turn into an error for the person."""
-    try:
-        await update.callback_query.answer(text, show_alert=alert)
-    except BadRequest as error:
-        if "query is too old" not in str(error).lower() and "query id is invalid" not in str(error).lower():
-            raise

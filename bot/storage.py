@@ -113,6 +113,8 @@ MIGRATIONS: list[str] = [
     ) STRICT, WITHOUT ROWID;
     -- The worker's "what next": the first pending row, without walking the sent ones.
     CREATE INDEX outbox_pending ON outbox (broadcast_id, user_id) WHERE state = 'pending';
+    -- /delete and the cascade from patients look a patient's rows up by user_id.
+    CREATE INDEX outbox_by_patient ON outbox (user_id);
     CREATE TABLE callback_requests (
         id             INTEGER PRIMARY KEY,
         user_id        INTEGER NOT NULL REFERENCES patients (user_id) ON DELETE CASCADE,
@@ -489,6 +491,15 @@ class Storage:
                 result[table] = [dict(row) for row in await cursor.fetchall()]
         return result
 
+    async def callback_notices_of_patient(self, user_id: int) -> list[tuple[int, int]]:
+        """(chat id, message id) of every staff message about the patient's call-back requests."""
+        async with self._db.execute(
+            "SELECT n.chat_id, n.message_id FROM callback_notices AS n "
+            "JOIN callback_requests AS r ON r.id = n.request_id WHERE r.user_id = ?",
+            (user_id,),
+        ) as cursor:
+            return [(row[0], row[1]) for row in await cursor.fetchall()]
+
     async def delete_patient(self, user_id: int) -> int:
         """Erase every row that belongs to the patient, in every table, in one transaction."""
         tables = await self.tables_with_patient_rows()
@@ -530,6 +541,10 @@ class Storage:
 
     def is_awaiting(self, purpose: str, user_id: int) -> bool:
         return user_id in self._awaiting[purpose]
+
+    def forget_awaiting(self, purpose: str, user_id: int) -> None:
+        """Drop a stale entry of the in-memory index (its row is already gone)."""
+        self._awaiting[purpose].discard(user_id)
 
     async def load_awaiting(self) -> None:
         async with self._db.execute("SELECT staff_id FROM broadcasts WHERE state = 'composing'") as cursor:

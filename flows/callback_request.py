@@ -41,9 +41,9 @@ from bot.chat_filters import PRIVATE, AwaitingInput
 from bot.content import Language
 from bot.menu import back_to_menu_row, main_menu
 from bot.safety import answered_by_safety_net
-from bot.screens import Button, Screen, send
+from bot.screens import Button, Screen, answer_query, send
 from bot.services import Services, language, services
-from bot.staff import Guarded, answer_query, clinic_time, from_staff
+from bot.staff import Guarded, clinic_time, from_staff
 from bot.storage import CallbackRequest, Storage
 
 log = logging.getLogger(__name__)
@@ -154,7 +154,9 @@ async def typed_while_asked(update: Update, context: CallbackContext) -> None:
     if answered_by_safety_net(update, context):
         return  # a crisis message is not a time to call; the request keeps waiting
     if await used.db().live_callback_request(update.effective_user.id) is None:
-        # Dropped meanwhile (the patient's data erased, say): nothing is waited for.
+        # Dropped meanwhile (the patient's data erased, say): nothing is waited for, and the
+        # stale entry must not catch their next messages too.
+        used.db().forget_awaiting(Storage.AWAITING_CALLBACK, update.effective_user.id)
         await send(update, main_menu(lang))
         return
     request = await _live_request(update, context, tell_if_expired=True)

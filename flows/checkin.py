@@ -22,7 +22,7 @@ from bot.content import Language
 from bot.menu import back_to_menu_row
 from bot.pain_scale import score_rows
 from bot.painlog import Score, pain_alert, period_stats
-from bot.screens import Button, Screen, send, show
+from bot.screens import Button, Screen, answer_query, send, show
 from bot.services import Services, language, patient_zone, services
 from bot.storage import Checkin
 
@@ -114,7 +114,7 @@ async def start_checkin(update: Update, context: CallbackContext) -> None:
     """/checkin and the menu button: the notice first if the patient has not opted in."""
     lang = language(context, update.effective_user)
     if update.callback_query:
-        await update.callback_query.answer()
+        await answer_query(update)
     consented = await services(context).db().consent(update.effective_user.id)
     await show(update, score_screen(lang) if consented else consent_screen(lang))
 
@@ -122,7 +122,7 @@ async def start_checkin(update: Update, context: CallbackContext) -> None:
 async def consent_given(update: Update, context: CallbackContext) -> None:
     used = services(context)
     lang = language(context, update.effective_user)
-    await update.callback_query.answer()
+    await answer_query(update)
     await used.db().give_consent(update.effective_user.id, lang.label("privacy.version"), used.clock())
     await show(update, Screen(f"{lang.text('checkin.consent_thanks')}\n\n{lang.text('checkin.question')}", score_rows() + (back_to_menu_row(lang),)))
 
@@ -134,13 +134,13 @@ async def score_tapped(update: Update, context: CallbackContext) -> None:
     query = update.callback_query
     if not await used.db().consent(user_id):
         # A prompt from before the patient erased their data: ask again, store nothing.
-        await query.answer()
+        await answer_query(update)
         await show(update, consent_screen(lang))
         return
     pain = int(context.match.group(1))
     checkin_id = await used.db().save_score(user_id, query.message.message_id, pain, used.clock())
     # Committed above; only now do we say it is saved.
-    await query.answer(lang.label("checkin.saved_toast", pain=pain))
+    await answer_query(update, lang.label("checkin.saved_toast", pain=pain))
     await show(update, step_screen(lang, checkin_id, pain, STEPS[0][0]))
 
 
@@ -148,12 +148,14 @@ async def item_tapped(update: Update, context: CallbackContext) -> None:
     used = services(context)
     lang = language(context, update.effective_user)
     user_id = update.effective_user.id
-    step, checkin_id, value = context.match.group(1), int(context.match.group(2)), context.match.group(3)
+    # The pattern has one group triple per kind of step; exactly one of them matched.
+    step, checkin_id, value = [group for group in context.match.groups() if group is not None]
+    checkin_id = int(checkin_id)
     checkin = await used.db().checkin(user_id, checkin_id)
     if checkin is None:
-        await update.callback_query.answer(lang.label("toast.out_of_date"), show_alert=True)
+        await answer_query(update, lang.label("toast.out_of_date"), alert=True)
         return
-    await update.callback_query.answer()
+    await answer_query(update)
     if step == "n" and value == "t":
         await used.db().await_text(user_id, "note", used.clock(), checkin_id)
         await show(update, note_wait_screen(lang, checkin_id))
@@ -173,9 +175,9 @@ async def done_tapped(update: Update, context: CallbackContext) -> None:
     lang = language(context, update.effective_user)
     checkin_id = int(context.match.group(1))
     if await services(context).db().checkin(update.effective_user.id, checkin_id) is None:
-        await update.callback_query.answer(lang.label("toast.out_of_date"), show_alert=True)
+        await answer_query(update, lang.label("toast.out_of_date"), alert=True)
         return
-    await update.callback_query.answer()
+    await answer_query(update)
     await _show_summary(update, context, checkin_id)
 
 

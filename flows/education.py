@@ -15,7 +15,7 @@ from bot import callbacks
 from bot.chat_filters import PRIVATE
 from bot.content import Language, Page, Topic
 from bot.menu import back_to_menu_row
-from bot.screens import Button, Screen, send, show
+from bot.screens import Button, Screen, answer_query, send, show
 from bot.services import Services, language
 
 # A phone screen shows about this much text without scrolling far; longer pages are split
@@ -108,7 +108,7 @@ def screens(lang: Language):
 
 async def _out_of_date(update: Update, lang: Language) -> None:
     # The topic or page was renamed or removed since this button was sent.
-    await update.callback_query.answer(lang.label("toast.out_of_date"), show_alert=True)
+    await answer_query(update, lang.label("toast.out_of_date"), alert=True)
 
 
 async def topic_tapped(update: Update, context: CallbackContext) -> None:
@@ -117,7 +117,7 @@ async def topic_tapped(update: Update, context: CallbackContext) -> None:
     if topic is None:
         await _out_of_date(update, lang)
         return
-    await update.callback_query.answer()
+    await answer_query(update)
     await show(update, topic_screen(lang, topic))
 
 
@@ -131,7 +131,7 @@ async def page_tapped(update: Update, context: CallbackContext) -> None:
         return
     # A page may have become shorter since the button was sent: show its last part.
     part = min(part, len(split_screens(lang.render(page.text))) - 1)
-    await update.callback_query.answer()
+    await answer_query(update)
     await show(update, page_screen(lang, topic, page, part))
 
 
@@ -142,7 +142,7 @@ async def sources_tapped(update: Update, context: CallbackContext) -> None:
     if page is None:
         await _out_of_date(update, lang)
         return
-    await update.callback_query.answer()
+    await answer_query(update)
     await show(update, sources_screen(lang, topic, page))
 
 

@@ -14,7 +14,7 @@ from bot.chat_filters import PRIVATE
 from bot.content import Language
 from bot.menu import back_to_menu_row, main_menu
 from bot.safety import answered_by_safety_net
-from bot.screens import Screen, send
+from bot.screens import Screen, answer_query, send
 from bot.services import Services, language
 
 
@@ -49,7 +49,7 @@ async def _point_to_menu(update: Update, context: CallbackContext, key: str) -> 
 
 async def stale_button(update: Update, context: CallbackContext) -> None:
     lang = language(context, update.effective_user)
-    await update.callback_query.answer(lang.label("toast.out_of_date"))
+    await answer_query(update, lang.label("toast.out_of_date"))
     await send(update, main_menu(lang, intro=lang.text("fallback.stale_button")))
 
 

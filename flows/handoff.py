@@ -11,7 +11,7 @@ from bot.chat_filters import PRIVATE
 from bot.clinic import send_contact_card
 from bot.content import Language
 from bot.menu import back_to_menu_row
-from bot.screens import Button, Screen, send
+from bot.screens import Button, Screen, answer_query, send
 from bot.services import Services, language, services
 
 
@@ -28,7 +28,7 @@ def screens(lang: Language):
 
 async def contact(update: Update, context: CallbackContext) -> None:
     if update.callback_query:
-        await update.callback_query.answer()
+        await answer_query(update)
     # The card first: it is what a patient in a hurry needs; the hours follow.
     await send_contact_card(update, services(context).settings)
     await send(update, contact_screen(language(context, update.effective_user)))

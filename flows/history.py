@@ -21,7 +21,7 @@ from bot.painlog import (
     meaningful_change,
     period_stats,
 )
-from bot.screens import Button, Screen, send
+from bot.screens import Button, Screen, answer_query, send
 from bot.services import Services, language, patient_zone, services
 
 
@@ -67,7 +67,7 @@ async def show_history(update: Update, context: CallbackContext) -> None:
     lang = language(context, update.effective_user)
     user_id = update.effective_user.id
     if update.callback_query:
-        await update.callback_query.answer()
+        await answer_query(update)
     now = used.clock()
     checkins = await used.db().checkins(user_id, since=now - timedelta(days=400))
     scores = [Score(checkin.created_at, checkin.pain) for checkin in checkins]

@@ -9,7 +9,7 @@ from bot import callbacks
 from bot.chat_filters import PRIVATE
 from bot.content import Language
 from bot.menu import back_to_menu_row, main_menu
-from bot.screens import Screen, send, show
+from bot.screens import Screen, answer_query, send, show
 from bot.services import Services, language
 
 
@@ -42,7 +42,7 @@ async def menu_command(update: Update, context: CallbackContext) -> None:
 
 
 async def menu_tapped(update: Update, context: CallbackContext) -> None:
-    await update.callback_query.answer()
+    await answer_query(update)
     await show(update, main_menu(language(context, update.effective_user)))
 
 

@@ -7,13 +7,14 @@ import io
 import logging
 
 from telegram import InputFile, Update
+from telegram.error import TelegramError
 from telegram.ext import CallbackContext, CallbackQueryHandler, CommandHandler
 
 from bot import callbacks
 from bot.chat_filters import PRIVATE
 from bot.content import Language
 from bot.menu import back_to_menu_row
-from bot.screens import Button, Screen, send, show
+from bot.screens import Button, Screen, answer_query, send, show
 from bot.services import Services, language, patient_zone, services
 from bot.storage import from_utc_text
 
@@ -87,10 +88,18 @@ async def delete_command(update: Update, context: CallbackContext) -> None:
 async def delete_answered(update: Update, context: CallbackContext) -> None:
     used = services(context)
     lang = language(context, update.effective_user)
-    await update.callback_query.answer()
+    await answer_query(update)
     if context.match.group(1) == "no":
         await show(update, Screen(lang.text("privacy.delete_kept"), (back_to_menu_row(lang),)))
         return
+    # The staff chat's messages about this patient's call-back requests hold their name and
+    # phone: withdraw them first (the rows that find them go with the erasure).
+    staff_lang = used.content.language(None)
+    for chat_id, message_id in await used.db().callback_notices_of_patient(update.effective_user.id):
+        try:
+            await context.bot.edit_message_text(staff_lang.text("callback.withdrawn"), chat_id=chat_id, message_id=message_id)
+        except TelegramError as error:
+            log.warning("could not withdraw a call-back notice in chat %s (%s)", chat_id, type(error).__name__)
     deleted = await used.db().delete_patient(update.effective_user.id)
     log.info("chat %s erased their data (%s rows)", update.effective_user.id, deleted)
     await show(update, Screen(lang.text("privacy.delete_done")))

@@ -9,6 +9,7 @@ decision of what to send is `bot.painlog.decide_reminder` (pure, tested on its o
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import date, time
 from zoneinfo import ZoneInfo, available_timezones
@@ -31,7 +32,7 @@ from bot.menu import back_to_menu_row
 from bot.pain_scale import score_rows
 from bot.painlog import SNOOZE, decide_reminder, next_occurrence, parse_local_time
 from bot.safety import answered_by_safety_net
-from bot.screens import Button, Screen, send, show
+from bot.screens import Button, Screen, answer_query, send, show
 from bot.services import Services, language, services
 from bot.storage import Reminder
 
@@ -162,7 +163,7 @@ async def _current_settings(context: CallbackContext, user_id: int, lang: Langua
 async def reminders_opened(update: Update, context: CallbackContext) -> None:
     lang = language(context, update.effective_user)
     if update.callback_query:
-        await update.callback_query.answer()
+        await answer_query(update)
     if not await services(context).db().consent(update.effective_user.id):
         await show(update, consent_screen(lang))
         return
@@ -173,7 +174,7 @@ async def time_chosen(update: Update, context: CallbackContext) -> None:
     used = services(context)
     lang = language(context, update.effective_user)
     user_id = update.effective_user.id
-    await update.callback_query.answer()
+    await answer_query(update)
     if not await used.db().consent(user_id):
         await show(update, consent_screen(lang))
         return
@@ -213,9 +214,9 @@ async def zone_chosen(update: Update, context: CallbackContext) -> None:
     choice = context.match.group(1)
     reminder = await used.db().reminder(user_id)
     if reminder is None:
-        await update.callback_query.answer(lang.label("toast.out_of_date"), show_alert=True)
+        await answer_query(update, lang.label("toast.out_of_date"), alert=True)
         return
-    await update.callback_query.answer()
+    await answer_query(update)
     if choice == "menu":
         await show(update, zone_screen(lang, used.settings.clinic.timezone))
     elif choice == "type":
@@ -228,13 +229,15 @@ async def zone_chosen(update: Update, context: CallbackContext) -> None:
         await show(update, zone_screen(lang, used.settings.clinic.timezone))
 
 
+@functools.cache
+def _zones_by_lower_name() -> dict[str, str]:
+    # available_timezones() reads the tz database from disk: once is enough.
+    return {zone.lower(): zone for zone in available_timezones()}
+
+
 def _known_zone(name: str) -> str | None:
     """The IANA zone a patient meant, whatever the capitals and spaces; None if none."""
-    wanted = name.strip().replace(" ", "_").lower()
-    for zone in available_timezones():
-        if zone.lower() == wanted:
-            return zone
-    return None
+    return _zones_by_lower_name().get(name.strip().replace(" ", "_").lower())
 
 
 async def _set_zone(context: CallbackContext, reminder: Reminder, zone: str) -> None:
@@ -266,15 +269,19 @@ async def action_tapped(update: Update, context: CallbackContext) -> None:
     action = context.match.group(1)
     reminder = await used.db().reminder(user_id)
     if reminder is None:
-        await update.callback_query.answer(lang.label("toast.out_of_date"), show_alert=True)
+        await answer_query(update, lang.label("toast.out_of_date"), alert=True)
         return
-    await update.callback_query.answer()
+    await answer_query(update)
     now = used.clock()
     zone = ZoneInfo(reminder.timezone)
     at = parse_local_time(reminder.local_time)
     if action == "snooze":
         until = now + SNOOZE
-        await used.db().snooze_reminder(user_id, until)
+        patient = await used.db().patient(user_id)
+        if patient is None or patient.opted_out or not await used.db().snooze_reminder(user_id, until):
+            # Paused, or messages stopped with /stop: promising a reminder would be untrue.
+            await show(update, await _current_settings(context, user_id, lang))
+            return
         await show(update, Screen(lang.text("reminders.snoozed", time=until.astimezone(zone).strftime("%H:%M"))))
     elif action == "skip":
         await used.db().skip_reminder(user_id, next_occurrence(at, zone, now))
@@ -299,7 +306,7 @@ async def stop_command(update: Update, context: CallbackContext) -> None:
 
 async def resume_tapped(update: Update, context: CallbackContext) -> None:
     lang = language(context, update.effective_user)
-    await update.callback_query.answer()
+    await answer_query(update)
     await services(context).db().set_opted_out(update.effective_user.id, False)
     settings = await _current_settings(context, update.effective_user.id, lang)
     await show(update, Screen(f"{lang.text('reminders.back_on')}\n\n{settings.text}", settings.buttons))

@@ -14,7 +14,7 @@ from bot import callbacks
 from bot.chat_filters import PRIVATE
 from bot.content import Html, Language, Screening
 from bot.menu import back_to_menu_row
-from bot.screens import Button, Screen, send, show
+from bot.screens import Button, Screen, answer_query, send, show
 from bot.services import Services, language
 
 ANSWERS = ("y", "n", "u")  # yes, no, not sure
@@ -76,7 +76,7 @@ def screens(lang: Language):
 
 async def intro_tapped(update: Update, context: CallbackContext) -> None:
     lang = language(context, update.effective_user)
-    await update.callback_query.answer()
+    await answer_query(update)
     await show(update, intro_screen(lang, lang.screening))
 
 
@@ -85,9 +85,9 @@ async def answer_tapped(update: Update, context: CallbackContext) -> None:
     answers = context.match.group(1)
     if len(answers) > len(lang.screening.questions):
         # The questionnaire got shorter since this button was sent.
-        await update.callback_query.answer(lang.label("toast.out_of_date"), show_alert=True)
+        await answer_query(update, lang.label("toast.out_of_date"), alert=True)
         return
-    await update.callback_query.answer()
+    await answer_query(update)
     await show(update, screen_for(lang, lang.screening, answers))
 
 

@@ -19,7 +19,7 @@ import re
 
 from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     Application,
     CallbackContext,
@@ -33,11 +33,10 @@ from bot import callbacks, export
 from bot.chat_filters import PRIVATE, AwaitingInput
 from bot.content import Html, Language
 from bot.outbox import BroadcastMessage, OutboxWorker, send_broadcast_message
-from bot.screens import Button, Screen, send, show
+from bot.screens import Button, Screen, answer_query, send, show
 from bot.services import Services, services
 from bot.staff import (
     Guarded,
-    answer_query,
     clinic_time,
     from_staff,
     staff_filter,
@@ -353,7 +352,11 @@ class StaffBroadcastScreens:
     async def show_report(self, bot, report: BroadcastReport) -> None:
         lang = self._lang()
         finished = _screen(lang, "broadcast.finished", id=report.broadcast.id)
-        await self._edit_progress(bot, report, finished)
+        try:
+            await self._edit_progress(bot, report, finished)
+        except TelegramError as error:
+            # The progress message is gone (deleted, say): the report below must still go.
+            log.warning("broadcast %s: could not update the progress message (%s)", report.broadcast.id, type(error).__name__)
         # A new message, so the sender is notified when a long broadcast is over.
         screen = report_screen(lang, report)
         await bot.send_message(report.broadcast.staff_id, screen.text, parse_mode=ParseMode.HTML)

@@ -185,3 +185,48 @@ async def test_only_staff_can_mark_a_request_handled(patient: TelegramUser, stan
     await asyncio.sleep(0.2)
     assert standin.sent_message(STAFF_CHAT_ID, notice.message_id).button_labels == ["✅ Mark handled"]
     assert requests(services)[0]["stage"] == "open"
+
+
+async def test_moving_on_mid_request_drops_it_and_a_later_note_stays_a_note(patient: TelegramUser, standin, services) -> None:
+    """A check-in note typed after leaving a call-back request half done must never reach
+    the staff chat as 'a good time to call'."""
+    await ask_and_share(patient)
+    await patient.send("/checkin")
+    assert any("was not finished, so nothing was sent" in message.text for message in patient.messages[-3:])
+    await patient.click("✅ I agree, start my check-ins")
+    await patient.click("7")
+    for _ in range(3):
+        await patient.click("Skip")
+    await patient.click("✏️ Add a note")
+    await patient.send("took 2 oxycodone, still bad")
+    assert "Check-in saved" in patient.last.text
+    assert rows(services.settings.database, "SELECT note FROM checkins")[0]["note"] == "took 2 oxycodone, still bad"
+    assert requests(services) == []
+    assert standin.chat_log(STAFF_CHAT_ID) == []
+
+
+async def test_erasing_data_mid_request_leaves_no_wait_behind(patient: TelegramUser, services) -> None:
+    await ask_and_share(patient)
+    await patient.send("/delete")
+    await patient.click("🗑 Yes, erase everything")
+    await patient.send("/checkin")
+    await patient.click("✅ I agree, start my check-ins")
+    await patient.click("4")
+    for _ in range(3):
+        await patient.click("Skip")
+    await patient.click("✏️ Add a note")
+    await patient.send("a note after erasing")
+    assert "Check-in saved" in patient.last.text
+    assert rows(services.settings.database, "SELECT note FROM checkins")[0]["note"] == "a note after erasing"
+
+
+async def test_erasing_data_withdraws_the_staff_chats_notice(patient: TelegramUser, standin, services) -> None:
+    await ask_and_share(patient)
+    await patient.send("weekday mornings")
+    notice = standin.chat_log(STAFF_CHAT_ID)[-1]
+    assert "15557770002" in notice.text
+    await patient.send("/delete")
+    await patient.click("🗑 Yes, erase everything")
+    notice = standin.chat_log(STAFF_CHAT_ID)[-1]
+    assert "15557770002" not in notice.text and "Ann" not in notice.text
+    assert "withdrawn" in notice.text

@@ -177,3 +177,13 @@ async def test_a_forged_check_in_id_is_refused(patient: TelegramUser, services) 
     await other.click_data(f"ci:i:{saved['id']}:9")
     assert "out of date" in other.callback_answer()["text"]
     assert rows(services, "SELECT interference FROM checkins")[0]["interference"] is None
+
+
+async def test_a_tap_telegram_redelivers_after_downtime_still_shows_the_screen(patient: TelegramUser, services, standin) -> None:
+    """After an outage Telegram may deliver a tap the bot can no longer answer."""
+    await join(patient)
+    standin.inject("answerCallbackQuery", 400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+    message_id = patient.last.message_id
+    standin.push_callback(1001, message_id, "ci:p:6")  # its answer will be refused, as Telegram would
+    await standin.wait_for(lambda: "Saved: pain 6/10" in patient.message(message_id).text, timeout=10)
+    assert not any("Sorry, something went wrong" in message.text for message in patient.messages)

@@ -30,7 +30,11 @@ async def test_unknown_and_staff_commands_from_a_patient_get_the_same_answer(pat
     assert "I don't know that command" in patient.last.text
 
 
-@pytest.mark.parametrize("data", ["t:removed_topic", "p:tms:no_such_page:0", "garbage!!", "sc:yyyyyyyyyyyyyyyyyyyy", "x" * 64])
+@pytest.mark.parametrize(
+    "data",
+    ["t:removed_topic", "p:tms:no_such_page:0", "garbage!!", "sc:yyyyyyyyyyyyyyyyyyyy", "x" * 64,
+     "ci:s:1:7", "ci:i:1:t", "rm:t:2900", "ci:n:1:5"],
+)
 async def test_stale_or_forged_buttons_are_answered_politely(patient: TelegramUser, data: str) -> None:
     await patient.send("/start")
     await patient.click_data(data)

@@ -228,3 +228,14 @@ async def test_overlapping_runs_of_the_job_never_send_twice(patient, bot, clock,
     await asyncio.gather(run_due_prompts(bot), run_due_prompts(bot), run_due_prompts(bot))
     sent = [call.chat_id for call in standin.calls if call.method == "sendMessage" and PROMPT in str(call.params.get("text"))]
     assert sorted(sent) == sorted([1001] + [other.user_id for other in others])
+
+
+async def test_snooze_is_not_promised_when_reminders_are_paused(patient, bot, clock) -> None:
+    await set_up_reminder(patient, clock)
+    await tick_at(bot, clock, la("2026-11-21T09:00"))
+    (prompt,) = prompts(patient)
+    await patient.send("/reminders")
+    await patient.click("⏸ Pause")
+    await patient.click_on(prompt, "⏰ In 1 hour")
+    assert "I'll ask again" not in patient.message(prompt.message_id).text
+    assert "paused" in patient.message(prompt.message_id).text
