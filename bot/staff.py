@@ -8,7 +8,6 @@ the fallback exactly like any unknown command, and a forged staff button like an
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +16,7 @@ from telegram.ext import BaseHandler, CallbackContext, filters
 
 from bot.content import Language
 from bot.services import Services, services
+from bot.storage import from_utc_text
 
 
 class Guarded(BaseHandler):
@@ -59,5 +59,4 @@ def clinic_time(stored: str | None, used: Services) -> str:
     """A stored UTC time ("2026-11-21T18:02:00Z") as staff read it: the clinic's local time."""
     if not stored:
         return ""
-    moment = datetime.strptime(stored, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-    return moment.astimezone(ZoneInfo(used.settings.clinic.timezone)).strftime("%Y-%m-%d %H:%M")
+    return from_utc_text(stored).astimezone(ZoneInfo(used.settings.clinic.timezone)).strftime("%Y-%m-%d %H:%M")

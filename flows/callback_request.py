@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from telegram import (
     KeyboardButton,
@@ -44,7 +44,7 @@ from bot.safety import answered_by_safety_net
 from bot.screens import Button, Screen, answer_query, send
 from bot.services import Services, language, services
 from bot.staff import Guarded, clinic_time, from_staff
-from bot.storage import CallbackRequest, Storage
+from bot.storage import CallbackRequest, Storage, from_utc_text, utc_text
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +189,7 @@ async def _submit(update: Update, context: CallbackContext, request: CallbackReq
     used, lang = services(context), language(context, update.effective_user)
     # Staff are told first: if nobody can be reached, the patient is told to call instead
     # of waiting for a call that will not come.
-    submitted = CallbackRequest(**{**request.__dict__, "preferred_time": preferred_time, "submitted_at": _now_text(used)})
+    submitted = CallbackRequest(**{**request.__dict__, "preferred_time": preferred_time, "submitted_at": utc_text(used.clock())})
     if not await _tell_staff(context, submitted):
         await used.db().drop_callback_request(request.id)
         await _reply(update, lang.text("callback.not_delivered"), ReplyKeyboardRemove())
@@ -236,7 +236,7 @@ async def _live_request(update: Update, context: CallbackContext, tell_if_expire
     request = await used.db().live_callback_request(update.effective_user.id)
     if request is None or request.stage == "open":
         return request
-    started = datetime.strptime(request.started_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    started = from_utc_text(request.started_at)
     if used.clock() - started <= UNFINISHED_TTL:
         return request
     await used.db().drop_callback_request(request.id)
@@ -249,10 +249,6 @@ async def _live_request(update: Update, context: CallbackContext, tell_if_expire
 
 async def _reply(update: Update, html: str, keyboard: ReplyKeyboardMarkup | ReplyKeyboardRemove) -> None:
     await update.effective_chat.send_message(html, parse_mode=ParseMode.HTML, reply_markup=keyboard)
-
-
-def _now_text(used: Services) -> str:
-    return used.clock().astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # -- the staff side ----------------------------------------------------------------------------
