@@ -53,6 +53,10 @@ def zone_label(zone: str) -> str:
     return zone.rsplit("/", 1)[-1].replace("_", " ")
 
 
+def back_to_reminders_row(lang: Language) -> tuple[Button, ...]:
+    return (Button(lang.label("buttons.previous"), callbacks.REMINDERS),)
+
+
 def time_rows(lang: Language) -> tuple[tuple[Button, ...], ...]:
     presets = [Button(preset, callbacks.reminder_time(preset.replace(":", ""))) for preset in PRESET_TIMES]
     return (tuple(presets[:3]), tuple(presets[3:]), (Button(lang.label("reminders.type_time"), callbacks.reminder_time("type")),))
@@ -78,14 +82,14 @@ def settings_screen(lang: Language, reminder: Reminder | None, opted_out: bool) 
 
 
 def change_time_screen(lang: Language) -> Screen:
-    return Screen(lang.text("reminders.pick_time"), time_rows(lang) + ((Button(lang.label("buttons.previous"), callbacks.REMINDERS),),))
+    return Screen(lang.text("reminders.pick_time"), time_rows(lang) + (back_to_reminders_row(lang),))
 
 
 def zone_screen(lang: Language, clinic_zone: str) -> Screen:
     zones = [clinic_zone] + [zone for zone in COMMON_ZONES if zone != clinic_zone]
     buttons = [Button(zone_label(zone), callbacks.reminder_zone(zone)) for zone in zones]
     rows = tuple(tuple(buttons[index : index + 3]) for index in range(0, len(buttons), 3))
-    rows += ((Button(lang.label("reminders.type_zone"), callbacks.reminder_zone("type")),), (Button(lang.label("buttons.previous"), callbacks.REMINDERS),))
+    rows += ((Button(lang.label("reminders.type_zone"), callbacks.reminder_zone("type")),), back_to_reminders_row(lang))
     return Screen(lang.text("reminders.pick_zone"), rows)
 
 
@@ -181,7 +185,7 @@ async def time_chosen(update: Update, context: CallbackContext) -> None:
     choice = context.match.group(1)
     if choice == "type":
         await used.db().await_text(user_id, "time", used.clock())
-        await show(update, Screen(lang.text("reminders.type_time_help"), ((Button(lang.label("buttons.previous"), callbacks.REMINDERS),),)))
+        await show(update, Screen(lang.text("reminders.type_time_help"), (back_to_reminders_row(lang),)))
         return
     await _set_time(context, user_id, time(int(choice[:2]), int(choice[2:])))
     await show(update, await _current_settings(context, user_id, lang))
@@ -200,7 +204,7 @@ async def time_typed(update: Update, context: CallbackContext, _checkin_id: int 
         return
     at = parse_local_time(update.message.text)
     if at is None:
-        await send(update, Screen(lang.text("reminders.bad_time"), ((Button(lang.label("buttons.previous"), callbacks.REMINDERS),),)))
+        await send(update, Screen(lang.text("reminders.bad_time"), (back_to_reminders_row(lang),)))
         return
     await services(context).db().stop_awaiting_text(update.effective_user.id)
     await _set_time(context, update.effective_user.id, at)
@@ -221,7 +225,7 @@ async def zone_chosen(update: Update, context: CallbackContext) -> None:
         await show(update, zone_screen(lang, used.settings.clinic.timezone))
     elif choice == "type":
         await used.db().await_text(user_id, "timezone", used.clock())
-        await show(update, Screen(lang.text("reminders.type_zone_help"), ((Button(lang.label("buttons.previous"), callbacks.REMINDERS),),)))
+        await show(update, Screen(lang.text("reminders.type_zone_help"), (back_to_reminders_row(lang),)))
     elif (zone := _known_zone(choice)) is not None:
         await _set_zone(context, reminder, zone)
         await show(update, await _current_settings(context, user_id, lang))
@@ -255,7 +259,7 @@ async def zone_typed(update: Update, context: CallbackContext, _checkin_id: int 
     zone = _known_zone(update.message.text)
     reminder = await used.db().reminder(user_id)
     if zone is None or reminder is None:
-        await send(update, Screen(lang.text("reminders.bad_zone"), ((Button(lang.label("buttons.previous"), callbacks.REMINDERS),),)))
+        await send(update, Screen(lang.text("reminders.bad_zone"), (back_to_reminders_row(lang),)))
         return
     await used.db().stop_awaiting_text(user_id)
     await _set_zone(context, reminder, zone)
