@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from telegram import BotCommand, Update
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
-from bot import errors, safety, typed_text
+from bot import errors, pipeline, safety, typed_text
 from bot.rate_limiter import BotRateLimiter
 from bot.services import Services
 from bot.storage import Storage
@@ -61,6 +61,11 @@ def build_application(services: Services) -> Application:
         # Stays under Telegram's limits and retries after a 429's retry_after; the
         # broadcast worker's sends opt out of those retries (see bot/rate_limiter.py).
         .rate_limiter(BotRateLimiter(max_retries=3))
+        # The update pipeline (bot/pipeline.py): each update is stored before Telegram is
+        # told it arrived, and updates of different chats are handled at once, each chat's
+        # in order.
+        .update_queue(pipeline.DurableUpdateQueue())
+        .concurrent_updates(pipeline.ChatOrderedProcessor())
         .post_init(post_init)
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)
@@ -92,6 +97,7 @@ def build_application(services: Services) -> Application:
 async def post_init(application: Application) -> None:
     services: Services = application.bot_data["services"]
     services.storage = await Storage.open(services.settings.database)
+    await pipeline.start(application, services.storage, services.clock, say_stale=lambda update: _say_tap_again(update, services))
     await register_commands(application, services)
     # Flows with something to set up once storage is open (a flow's `on_start`): the staff
     # flow registers staff commands and starts the broadcast worker.
@@ -99,6 +105,11 @@ async def post_init(application: Application) -> None:
         if hasattr(flow, "on_start"):
             await flow.on_start(application)
     log.info("bot started as @%s", application.bot.username)
+
+
+async def _say_tap_again(update: Update, services: Services) -> None:
+    lang = services.content.language(getattr(update.effective_user, "language_code", None))
+    await pipeline.say_tap_again(update, lang.text("error.stale_update"))
 
 
 async def post_stop(application: Application) -> None:

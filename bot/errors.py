@@ -9,6 +9,7 @@ from telegram.constants import ParseMode
 from telegram.error import Forbidden
 from telegram.ext import CallbackContext
 
+from bot.pipeline import is_passing
 from bot.services import language, services
 
 log = logging.getLogger(__name__)
@@ -20,6 +21,12 @@ async def on_error(update: object, context: CallbackContext) -> None:
         # The patient blocked the bot while we were answering: remember, don't retry.
         await services(context).db().set_blocked(update.effective_chat.id, True)
         log.info("chat %s has blocked the bot", update.effective_chat.id)
+        return
+    if isinstance(update, Update) and is_passing(error):
+        # The Bot API could not be reached or was overloaded: the pipeline handles the
+        # update again when it answers (a "sorry" now would fail the same way).
+        context.application.update_processor.retry_later(update)
+        log.warning("update %s: Bot API unavailable (%s); will handle it again", update.update_id, type(error).__name__)
         return
     update_id = update.update_id if isinstance(update, Update) else None
     # The traceback names our code, not the message; the update itself is never logged.

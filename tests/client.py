@@ -1,10 +1,13 @@
 """A Telegram user for tests: sends, taps and reads, then waits until the bot is done.
 
 Modelled on aiogram-dialog's test tools. Every action pushes an update into the Bot API
-stand-in and then waits for the bot's reaction to *settle*: first until the bot makes at
-least one call concerning this chat (or AssertionError "bot did not answer ..."), then until
-QUIET seconds pass with no further call for this chat and none still in progress. After an
+stand-in and then waits for the bot to have *finished* that update: its handlers ran and
+the update pipeline marked it done (bot/pipeline.py), and no call the bot made for this
+chat is still in flight. It never waits for "a stretch of quiet". After an
 `await user.send("hi")` the bot's whole answer is therefore in `user.messages`.
+
+The bot under test must be started with `running_bot` (the `bot` fixture and
+`tests.seed.bot_running` do), so the client knows whose pipeline to watch.
 
     user = TelegramUser(standin, 42)
     await user.send("/start")
@@ -15,19 +18,84 @@ QUIET seconds pass with no further call for this chat and none still in progress
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any, Callable
 
+from telegram.ext import Application
+
+from bot.app import running
+from bot.pipeline import ChatOrderedProcessor
 from bot.standin import BotApiStandIn, SentMessage
 
-ANSWER_TIMEOUT = 10.0  # seconds the bot gets to start reacting
-QUIET = 0.15  # seconds without a call for this chat that mean "the bot is done"
+ANSWER_TIMEOUT = 10.0  # seconds the bot gets to finish an update
+POLL = 0.005  # how often a wait looks again
+
+# The pipelines of the bots running now (one, or none while a test restarts the bot).
+_pipelines: list[ChatOrderedProcessor] = []
+
+
+@contextlib.asynccontextmanager
+async def running_bot(application: Application) -> AsyncIterator[Application]:
+    """`bot.app.running`, telling the test client whose pipeline to watch."""
+    async with running(application) as started, watching(started):
+        yield started
+
+
+@contextlib.contextmanager
+def watching(application: Application) -> Iterator[None]:
+    """Let the client watch an application's update processor (a ChatOrderedProcessor)."""
+    _pipelines.append(application.update_processor)
+    try:
+        yield
+    finally:
+        _pipelines.remove(application.update_processor)
+
+
+def finished(update_id: int, bot_database: Path | None = None) -> bool:
+    """True once the bot has finished handling the update: as a running bot's pipeline
+    says, or, for a bot in another process, as its inbox in SQLite says."""
+    if any(update_id in pipeline.finished_ids for pipeline in _pipelines):
+        return True
+    if bot_database is None or not bot_database.exists():
+        return False
+    with contextlib.closing(sqlite3.connect(f"file:{bot_database}?mode=ro", uri=True)) as database:
+        try:
+            row = database.execute("SELECT finished_at FROM inbox WHERE update_id = ?", (update_id,)).fetchone()
+        except sqlite3.OperationalError:  # the bot has not created its schema yet
+            return False
+    return row is not None and row[0] is not None
+
+
+async def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Wait for the condition, looking again every POLL seconds; AssertionError on timeout."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if loop.time() > give_up:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(POLL)
 
 
 class TelegramUser:
     def __init__(
-        self, standin: BotApiStandIn, user_id: int, first_name: str = "Ann", language_code: str = "en"
+        self,
+        standin: BotApiStandIn,
+        user_id: int,
+        first_name: str = "Ann",
+        language_code: str = "en",
+        *,
+        bot_database: Path | None = None,
     ):
+        """`bot_database`: for a bot running in another process, the SQLite file whose inbox
+        says when it finished an update."""
         self.standin = standin
+        self.bot_database = bot_database
         self.user_id = user_id
         self.info = standin.user(user_id, first_name, language_code)
         self._last_query_id: str | None = None
@@ -166,54 +234,31 @@ class TelegramUser:
         mark = len(self.standin.calls)
         query_id = self.standin.push_callback(self.user_id, message_id, data)
         self._last_query_id = query_id
-        try:
-            await self.standin.wait_for(
-                lambda: query_id in self.standin.callback_answers, ANSWER_TIMEOUT, what=f"an answer to {what}"
-            )
-        except asyncio.TimeoutError:
+        await self._until_finished(self.standin.last_update_id, what, mark)
+        if query_id not in self.standin.callback_answers:
             raise AssertionError(
-                f"bot did not answer the callback query of {what} within {ANSWER_TIMEOUT}s; "
-                f"{self._errors_since(mark)}"
-            ) from None
-        await self._settle()
+                f"bot did not answer the callback query of {what}; {self._errors_since(mark)}"
+            )
 
     async def _act(self, push: Callable[[], Any], what: str, expect_answer: bool = True) -> None:
         mark = len(self.standin.calls)
         push()
-        update_id = self.standin.last_update_id
-        if expect_answer:
-            try:
-                await self.standin.wait_for(
-                    lambda: self._chat_calls(mark), ANSWER_TIMEOUT, what=f"an answer to {what}"
-                )
-            except asyncio.TimeoutError:
-                raise AssertionError(
-                    f"bot did not answer {what} within {ANSWER_TIMEOUT}s; {self._errors_since(mark)}"
-                ) from None
-        else:
-            await self.standin.wait_for(
-                lambda: self.standin.delivered(update_id), ANSWER_TIMEOUT, what=f"the bot to fetch {what}"
+        await self._until_finished(self.standin.last_update_id, what, mark)
+        if expect_answer and not self._chat_calls(mark):
+            raise AssertionError(f"bot did not answer {what}; {self._errors_since(mark)}")
+
+    async def _until_finished(self, update_id: int, what: str, mark: int) -> None:
+        """Wait until the bot finished the update and has no call for this chat in flight."""
+        try:
+            await wait_until(
+                lambda: finished(update_id, self.bot_database), ANSWER_TIMEOUT, f"the bot to handle {what}"
             )
-        await self._settle()
+            await wait_until(self._nothing_in_flight, ANSWER_TIMEOUT, f"the bot's calls after {what}")
+        except AssertionError as error:
+            raise AssertionError(f"{error}; {self._errors_since(mark)}") from None
 
-    async def _settle(self) -> None:
-        """Return once QUIET seconds pass with no new call for this chat and none in progress."""
-        loop = asyncio.get_running_loop()
-        give_up = loop.time() + ANSWER_TIMEOUT
-        while loop.time() < give_up:
-            snapshot = self._chat_snapshot()
-            try:
-                await self.standin.wait_for(lambda: self._chat_snapshot() != snapshot, QUIET)
-            except asyncio.TimeoutError:
-                calls = self.standin.calls_for(self.chat_id)
-                if all(c.status is not None or c.cancelled for c in calls):
-                    return
-        raise AssertionError(f"the bot kept calling for chat {self.chat_id} for {ANSWER_TIMEOUT}s")
-
-    def _chat_snapshot(self) -> tuple[int, int]:
-        """How many calls for this chat arrived and how many were answered."""
-        calls = self.standin.calls_for(self.chat_id)
-        return len(calls), sum(c.status is not None for c in calls)
+    def _nothing_in_flight(self) -> bool:
+        return all(c.status is not None or c.cancelled for c in self.standin.calls_for(self.chat_id))
 
     def _chat_calls(self, mark: int) -> list:
         return [c for c in self.standin.calls[mark:] if c.chat_id == self.chat_id]

@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import build_application, running
+from bot.app import build_application
 from bot.check import placeholders_for
 from bot.config import load_settings
 from bot.content import has_errors, load_content
 from bot.services import Services
 from bot.standin import BotApiStandIn
-from tests.client import TelegramUser
+from tests.client import TelegramUser, running_bot
+from tests.seed import START
 
 TOKEN = "123456789:AAH-test-token-for-the-loopback-stand-in"
 STAFF_ID = 555000111
@@ -88,7 +89,7 @@ class FakeClock:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock(datetime(2026, 11, 21, 17, 0, tzinfo=timezone.utc))
+    return FakeClock(START)
 
 
 @pytest.fixture
@@ -104,7 +105,7 @@ def services(env: dict[str, str], clock: FakeClock) -> Services:
 @pytest.fixture
 async def bot(services: Services, standin: BotApiStandIn):
     application = build_application(services)
-    async with running(application):
+    async with running_bot(application):
         yield application
     rejected = [f"{call.method}: {call.status} {call.description}" for call in standin.errors]
     assert not rejected, f"the stand-in rejected Bot API calls: {rejected}"

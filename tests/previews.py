@@ -10,11 +10,12 @@ import asyncio
 import sqlite3
 import textwrap
 import threading
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Coroutine
 
 from bot.config import CONTENT_DIR
+from tests.seed import START
 from bot.preview.cli import build_preview
 from bot.preview.server import Preview
 from bot.storage import utc_text
@@ -112,7 +113,7 @@ def break_content(content_dir: Path) -> Path:
 def insert_reminder(database: Path, user_id: int, due: datetime, paused: bool = False) -> None:
     """A reminder row as the reminder feature stores it (schema 2), with its patient row."""
     with sqlite3.connect(database) as db:
-        seen = utc_text(datetime.now(timezone.utc))
+        seen = utc_text(START)
         db.execute(
             "INSERT OR IGNORE INTO patients (user_id, first_name, first_seen, last_seen) VALUES (?, 'P', ?, ?)",
             (user_id, seen, seen),

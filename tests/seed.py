@@ -17,11 +17,15 @@ from pathlib import Path
 
 from telegram.ext import Application
 
-from bot.app import build_application, running
+from bot.app import build_application
 from bot.services import Services
 from bot.standin import BotApiStandIn
+from tests.client import running_bot
 
-NOW = datetime.now(timezone.utc)
+# The moment every test starts at: the bot's clock (the `clock` fixture) and the rows seeded
+# here share it, so a test means the same on any day it runs.
+START = datetime(2026, 11, 21, 17, 0, tzinfo=timezone.utc)
+NOW = START
 
 
 def stamp(moment: datetime) -> str:
@@ -93,5 +97,5 @@ async def bot_running(services: Services, **settings: object) -> AsyncIterator[A
     used = Services(
         settings=dataclasses.replace(services.settings, **settings), content=services.content, clock=services.clock
     )
-    async with running(build_application(used)) as application:
+    async with running_bot(build_application(used)) as application:
         yield application

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 
-from bot.app import build_application, running
-from tests.client import TelegramUser
+from bot.app import build_application
+from tests.client import TelegramUser, running_bot
 
 SCORES_ROW = ["0", "1", "2", "3", "4", "5"]
 
@@ -128,7 +128,7 @@ async def test_a_restart_mid_check_in_loses_nothing(patient: TelegramUser, bot, 
     await bot.updater.stop()
     await bot.stop()
     second = build_application(dataclasses.replace(services, storage=None))
-    async with running(second):
+    async with running_bot(second):
         await patient.send("Typed after the restart")
         assert "Check-in saved" in patient.last.text
         # ...and a button from before the restart still works on the same check-in.

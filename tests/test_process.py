@@ -33,7 +33,7 @@ async def test_the_bot_process_runs_answers_and_stops_cleanly(standin, env, tmp_
         assert any(call.method == "setMyDescription" for call in standin.calls)
         assert any(call.method == "setMyShortDescription" for call in standin.calls)
 
-        patient = TelegramUser(standin, 3003, first_name="Bea")
+        patient = TelegramUser(standin, 3003, first_name="Bea", bot_database=Path(env["BOT_DATABASE"]))
         await patient.send("/start")
         assert "Hello, Bea!" in patient.last.text
         await patient.click("🧲 What is TMS?")

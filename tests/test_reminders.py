@@ -8,8 +8,8 @@ import sqlite3
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.app import build_application, running
-from tests.client import TelegramUser
+from bot.app import build_application
+from tests.client import TelegramUser, running_bot
 from tests.conftest import run_due_prompts
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -92,7 +92,7 @@ async def test_reminders_survive_a_restart(patient, bot, clock, services) -> Non
     await bot.updater.stop()
     await bot.stop()
     second = build_application(dataclasses.replace(services, storage=None))
-    async with running(second):
+    async with running_bot(second):
         await tick_at(second, clock, la("2026-11-21T09:00"))
         assert len(prompts(patient)) == 1
     await bot.start()

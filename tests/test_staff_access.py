@@ -8,10 +8,10 @@ import textwrap
 
 import pytest
 
-from bot.app import PATIENT_COMMANDS, build_application, running
+from bot.app import PATIENT_COMMANDS, build_application
 from bot.config import load_settings
 from bot.services import Services
-from tests.client import TelegramUser
+from tests.client import TelegramUser, running_bot
 from tests.conftest import CONFIG, STAFF_ID
 from tests.seed import rows
 
@@ -64,7 +64,7 @@ async def test_a_staff_member_who_never_started_the_bot_does_not_stop_it(standin
     })
     standin.inject("setMyCommands", 400, "Bad Request: chat not found", chat_id=other_staff)
     caplog.set_level(logging.WARNING)
-    async with running(build_application(Services(settings=settings, content=services.content))):
+    async with running_bot(build_application(Services(settings=settings, content=services.content))):
         staff = TelegramUser(standin, STAFF_ID, first_name="Dana")
         await staff.send("/stats")
         assert "The bot in numbers" in staff.last.text

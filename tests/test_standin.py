@@ -25,6 +25,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.pipeline import ChatOrderedProcessor
 from bot.standin import NOT_MODIFIED, QUERY_INVALID, BotApiStandIn, RateLimits
 from bot.telegram_html import (
     MAX_CALLBACK_DATA,
@@ -33,7 +34,7 @@ from bot.telegram_html import (
     parse_html_entities,
     telegram_length,
 )
-from tests.client import TelegramUser
+from tests.client import TelegramUser, watching
 
 TOKEN = "123456789:TEST-token"
 ANN = 1001  # a user id
@@ -661,7 +662,10 @@ async def on_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 @pytest.fixture
 async def app(standin):
-    application: Application = ApplicationBuilder().token(TOKEN).base_url(standin.base_url).build()
+    # The bot's own update processor, so the test client knows when an update is done.
+    application: Application = (
+        ApplicationBuilder().token(TOKEN).base_url(standin.base_url).concurrent_updates(ChatOrderedProcessor()).build()
+    )
     application.add_handler(CommandHandler("files", send_files))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, echo))
     application.add_handler(MessageHandler(filters.Sticker.ALL, on_sticker))
@@ -672,7 +676,8 @@ async def app(standin):
     await application.initialize()
     await application.updater.start_polling(poll_interval=0, timeout=1)
     await application.start()
-    yield application
+    with watching(application):
+        yield application
     await application.updater.stop()
     await application.stop()
     await application.shutdown()
