@@ -96,9 +96,9 @@ async def test_the_check_in_audience_is_only_patients_who_consented(standin, bot
     staff = TelegramUser(standin, STAFF_ID, first_name="Dana")
     await staff.send("/broadcast")
     await staff.send("Reminder: fill in today's check-in.")
-    assert "👥 All patients (5)" in staff.buttons() and "📈 Check-in programme (2)" in staff.buttons()
-    await staff.click("Check-in programme")
-    assert "It goes to 2 patients (check-in programme)" in staff.last.text
+    assert "👥 All patients (5)" in staff.buttons() and "📈 Check-in program (2)" in staff.buttons()
+    await staff.click("Check-in program")
+    assert "It goes to 2 patients (check-in program)" in staff.last.text
     await staff.click("Send to 2 patients")
     await staff.expect("finished")
     assert all(len(received(standin, user_id)) == 1 for user_id in in_programme)

@@ -92,6 +92,10 @@ def test_a_banned_claim_fails_with_file_and_line_from_the_command_line(tmp_path:
         ("The effects wear off as soon as the infusion stops.", "wears off at once"),
         ("You have neuropathic pain.", "diagnosis"),
         ("It is safe and effective.", "completely safe"),
+        ("Spravato is approved for pain.", "approved for pain"),
+        ("This device is cleared for chronic pain.", "approved for pain"),
+        ("Ketamine is an anaesthetic.", "UK spelling"),
+        ("Tell us about a brain tumour.", "UK spelling"),
     ],
 )
 def test_each_banned_claim_is_caught(content: Path, claim: str, rule: str) -> None:
@@ -107,6 +111,7 @@ def test_each_banned_claim_is_caught(content: Path, claim: str, rule: str) -> No
         "TMS is not a cure for chronic pain.",
         "There is no guarantee that it will help.",
         "No TMS device is FDA-cleared for chronic pain.",
+        "Esketamine is not approved for pain.",
         "In the French study, 42% of patients had more than 30% relief; the study's success rate is not a promise.",
     ],
 )
