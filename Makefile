@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: run test check
+.PHONY: run test test-next-year check
 
 # With a token: the live bot. Without one: the local preview in a browser, so a fresh clone
 # shows the bot working at once. `python -m bot` itself never falls back to the preview.
@@ -16,10 +16,17 @@ run: $(VENV)/.installed
 	$(PY) -m bot
 endif
 
-# scripts/install-browser installs Debian's Chromium for the browser tests when missing.
+# scripts/install-test-tools installs Debian's Chromium (browser tests) and libfaketime when missing.
 test: $(VENV)/.installed-test
-	scripts/install-browser
+	scripts/install-test-tools
 	$(PY) -m pytest -q
+
+# The whole suite again with the system date a year ahead (CI runs both): a test that only
+# passes near the day it was written fails here. Monotonic clocks are left alone, so
+# timeouts and asyncio behave as usual.
+test-next-year: $(VENV)/.installed-test
+	scripts/install-test-tools
+	FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "+365d" $(PY) -m pytest -q -p no:cacheprovider
 
 check: $(VENV)/.installed
 	$(PY) -m bot check

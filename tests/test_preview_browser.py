@@ -4,7 +4,7 @@ One preview (stand-in + real bot + web server, on a copy of content/) and one br
 the whole module; each test is a different persona, so tests do not see each other's chats.
 Screenshots go to tests/artifacts/ (git-ignored) for a person to look at.
 
-Chromium comes from Debian (scripts/install-browser, run by `make test`); Playwright's own
+Chromium comes from Debian (scripts/install-test-tools, run by `make test`); Playwright's own
 browser download is never used. Without Chromium the tests skip with the reason, except in
 CI (CI=true), where they must run and fail instead.
 """
@@ -55,7 +55,7 @@ def plain(html: str) -> str:
 
 def _why_no_browser() -> str | None:
     if not CHROMIUM.is_file():
-        return f"{CHROMIUM} is missing: scripts/install-browser installs Debian's chromium (needs root)"
+        return f"{CHROMIUM} is missing: scripts/install-test-tools installs Debian's chromium (needs root)"
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
