@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from telegram import BotCommand, Update
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
-from bot import errors, pipeline, safety, typed_text
+from bot import errors, pipeline, private_only, safety, typed_text
 from bot.rate_limiter import BotRateLimiter
 from bot.services import Services
 from bot.storage import Storage
@@ -80,8 +80,11 @@ def build_application(services: Services) -> Application:
     # Group -1: the safety net sees every message before any flow and answers a crisis at
     # once. It lets the update go on, so a note typed in a check-in is still kept.
     application.add_handlers(safety.handlers(), group=-1)
-    # Group 0: the flows; the first handler that matches wins. Then typed answers a flow
+    # Group 0: first the gatekeeper: a message or tap from a group stops there (a toast, the
+    # "private chats only" line once per group), so no flow can show private data in a
+    # group. Then the flows; the first handler that matches wins. Then typed answers a flow
     # asked for, then the fallback for everything else.
+    application.add_handler(private_only.handler(services))
     application.add_handlers(safety.button_handlers())
     for flow in FLOWS:
         application.add_handlers(flow.handlers(services))

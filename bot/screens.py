@@ -21,7 +21,14 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Button:
     label: str
-    data: str
+    data: str = ""
+    # A link button (t.me deep link) instead of a tap the bot answers.
+    url: str | None = None
+
+    def inline(self) -> InlineKeyboardButton:
+        if self.url is not None:
+            return InlineKeyboardButton(self.label, url=self.url)
+        return InlineKeyboardButton(self.label, callback_data=self.data)
 
 
 @dataclass(frozen=True)
@@ -35,7 +42,7 @@ class Screen:
         if not self.buttons:
             return None
         return InlineKeyboardMarkup(
-            [[InlineKeyboardButton(button.label, callback_data=button.data) for button in row] for row in self.buttons]
+            [[button.inline() for button in row] for row in self.buttons]
         )
 
 
