@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from telegram import BotCommand, Update
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
-from bot import errors, pipeline, private_only, safety, typed_text
+from bot import errors, logs, pipeline, private_only, safety, typed_text
 from bot.rate_limiter import BotRateLimiter
 from bot.services import Services
 from bot.storage import Storage
@@ -54,10 +54,15 @@ PATIENT_COMMANDS = [
 
 
 def build_application(services: Services) -> Application:
+    # Every Bot API request tells one ApiWatch how it went: one log line when the API
+    # becomes unreachable, one when it is back (bot/logs.py). Pool sizes as PTB's defaults.
+    api_watch = logs.ApiWatch()
     application = (
         ApplicationBuilder()
         .token(services.settings.require_token())
         .base_url(services.settings.base_url)
+        .request(logs.WatchedRequest(api_watch, connection_pool_size=256))
+        .get_updates_request(logs.WatchedRequest(api_watch, connection_pool_size=1))
         # Stays under Telegram's limits and retries after a 429's retry_after; the
         # broadcast worker's sends opt out of those retries (see bot/rate_limiter.py).
         .rate_limiter(BotRateLimiter(max_retries=3))
@@ -72,6 +77,7 @@ def build_application(services: Services) -> Application:
         .build()
     )
     application.bot_data["services"] = services
+    application.bot_data["api_watch"] = api_watch
 
     # Group -3: remember who writes to us; a command or a tap ends any wait for typed text.
     # Never answers, never stops the update.
@@ -107,6 +113,7 @@ async def post_init(application: Application) -> None:
     for flow in FLOWS:
         if hasattr(flow, "on_start"):
             await flow.on_start(application)
+    application.bot_data["api_watch"].live = True  # from now on an outage is logged, once
     log.info("bot started as @%s", application.bot.username)
 
 
@@ -149,7 +156,12 @@ async def running(application: Application) -> AsyncIterator[Application]:
     await application.initialize()
     if application.post_init:
         await application.post_init(application)
-    await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES, poll_interval=0, timeout=10)
+    # As run_polling does: a failed poll goes to the error handler (bot/errors.py), not to
+    # the Updater's default callback, which logs a traceback per failed poll.
+    await application.updater.start_polling(
+        allowed_updates=ALLOWED_UPDATES, poll_interval=0, timeout=10,
+        error_callback=lambda error: application.create_task(application.process_error(update=None, error=error)),
+    )
     await application.start()
     try:
         yield application

@@ -28,6 +28,7 @@ from bot import callbacks
 from bot.chat_filters import PRIVATE
 from bot.consent import consent_screen
 from bot.content import Language
+from bot.logs import pseudonymous
 from bot.menu import back_to_menu_row
 from bot.pain_scale import score_rows
 from bot.painlog import SNOOZE, decide_reminder, next_occurrence, parse_local_time
@@ -142,9 +143,9 @@ async def _send_prompt(context: CallbackContext, user_id: int) -> None:
         await context.bot.send_message(user_id, screen.text, parse_mode=ParseMode.HTML, reply_markup=screen.markup())
     except Forbidden:
         await used.db().set_blocked(user_id, True)
-        log.info("reminder not sent: chat %s has blocked the bot", user_id)
+        log.info("reminder not sent: patient %s has blocked the bot", await pseudonymous(used.db(), user_id))
     except TelegramError as error:
-        log.warning("reminder to chat %s failed: %s", user_id, type(error).__name__)
+        log.warning("reminder to patient %s failed: %s", await pseudonymous(used.db(), user_id), type(error).__name__)
 
 
 def _day(text: str | None) -> date | None:
