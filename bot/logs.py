@@ -5,9 +5,9 @@
 - When the Bot API cannot be reached, the log gets one warning, and one more when it is back
   (`ApiWatch`, fed by every Bot API request through `WatchedRequest`), not a traceback per
   failed poll: failed polls go to bot/errors.py, which leaves network failures to the
-  ApiWatch; the network retry loop's traceback becomes one line (at start-up none:
+  ApiWatch; the library's own network tracebacks become one line (at start-up none:
   `python -m bot` prints its own one line and exits).
-- Patients appear only by `pseudonym(...)`, the keyed hash /export uses, never by Telegram id.
+- Patients appear only as `pseudonymous(...)`, the keyed hash /export uses, never by Telegram id.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import logging
 import time
 from typing import Any
 
-from telegram.error import NetworkError
+from telegram.error import NetworkError, TelegramError
 from telegram.request import HTTPXRequest
 
 from bot.export import pseudonym
@@ -36,21 +36,21 @@ class RedactingFormatter(logging.Formatter):
         return text.replace(self.token, "<token>") if self.token else text
 
 
-class RetryLoopInOneLine(logging.Filter):
-    """python-telegram-bot's network retry loop (logger "telegram.ext") logs a full traceback
-    when it gives up. At start-up ("Bootstrap ...") the caller reports the failure in one line
-    of its own, so the record is dropped; later (a token revoked while running) it stays, as
+class LibraryNetworkErrorsInOneLine(logging.Filter):
+    """python-telegram-bot logs a full traceback when its network retry loop gives up, and
+    when a last getUpdates fails while stopping in an outage. At start-up ("Network Retry
+    Loop (Bootstrap ...") the caller reports the failure in one line of its own, so the record
+    is dropped; otherwise (a token revoked while running, a stop in an outage) it stays, as
     one line naming the error."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if not message.startswith("Network Retry Loop"):
-            return True
-        if "Bootstrap" in message:
+        if message.startswith("Network Retry Loop (Bootstrap"):
             return False
-        if record.exc_info and record.exc_info[1] is not None:
-            record.msg, record.args = f"{message} ({describe(record.exc_info[1])})", None
-        record.exc_info, record.exc_text = None, None
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, NetworkError) or (isinstance(error, TelegramError) and message.startswith("Network Retry Loop")):
+            record.msg, record.args = f"{message} ({describe(error)})", None
+            record.exc_info, record.exc_text = None, None
         return True
 
 
@@ -119,9 +119,10 @@ def quiet_libraries() -> None:
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     # APScheduler's per-run INFO lines are noise in a bot's log.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    retry_loop = logging.getLogger("telegram.ext")
-    if not any(isinstance(f, RetryLoopInOneLine) for f in retry_loop.filters):
-        retry_loop.addFilter(RetryLoopInOneLine())
+    for name in ("telegram.ext", "telegram.ext.Updater"):  # the retry loop; the Updater
+        library = logging.getLogger(name)
+        if not any(isinstance(f, LibraryNetworkErrorsInOneLine) for f in library.filters):
+            library.addFilter(LibraryNetworkErrorsInOneLine())
 
 
 async def pseudonymous(storage: Any, user_id: int) -> str:
