@@ -12,6 +12,7 @@ from telegram.ext import CallbackContext
 
 from bot.logs import describe, pseudonymous
 from bot.pipeline import is_passing
+from bot.screens import answer_query
 from bot.services import language, services
 
 log = logging.getLogger(__name__)
@@ -48,8 +49,8 @@ async def on_error(update: object, context: CallbackContext) -> None:
     lang = language(context, update.effective_user)
     try:
         if update.callback_query:
-            await update.callback_query.answer()
-    except Exception:  # noqa: BLE001 - it may have been answered before the error
+            await answer_query(update)  # once: it may have been answered before the error
+    except Exception:  # noqa: BLE001 - nothing more we can do
         pass
     try:
         await context.bot.send_message(update.effective_chat.id, lang.text("error.sorry"), parse_mode=ParseMode.HTML)
