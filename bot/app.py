@@ -1,7 +1,8 @@
 """The composition root: build the Application, in the order updates flow through it.
 
-An update enters here, the safety net sees it first, then the first flow whose handler
-matches answers it, and the fallback answers anything left. Telegram-side setup (the
+An update enters here, the safety net sees it first, a gatekeeper stops whatever comes
+from a group (bot/private_only.py), then the first flow whose handler matches answers it,
+and the fallback answers anything left. Telegram-side setup (the
 command menu, the description) happens in `post_init`, when the bot starts.
 """
 
