@@ -4,9 +4,8 @@ a second answer to one callback query)."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.client import ANSWER_TIMEOUT, TelegramUser, finished, wait_until
+from tests.seed import rows
 
 
 async def double_tap(patient: TelegramUser, label: str) -> list[str]:
@@ -47,11 +46,7 @@ async def test_a_double_tap_through_the_check_in(patient: TelegramUser, services
     assert_answered_once_each(patient, await double_tap(patient, "Skip"))
     assert_answered_once_each(patient, await double_tap(patient, "Finish"))
     assert "Check-in saved" in patient.last.text
-    import sqlite3
-
-    database = sqlite3.connect(services.settings.database)
-    assert database.execute("SELECT count(*) FROM checkins").fetchone()[0] == 1
-    database.close()
+    assert len(rows(services.settings.database, "SELECT * FROM checkins")) == 1  # saved once
 
 
 async def test_a_double_tap_on_history_and_delete(patient: TelegramUser) -> None:
@@ -64,10 +59,8 @@ async def test_a_double_tap_on_history_and_delete(patient: TelegramUser) -> None
     assert_answered_once_each(patient, await double_tap(patient, "🗑 Yes, erase everything"))
 
 
-@pytest.mark.parametrize("label", ["09:00"])
-async def test_a_double_tap_on_a_reminder_time(patient: TelegramUser, label: str) -> None:
-    await patient.send("/checkin")
-    await patient.click("✅ I agree, start my check-ins")
+async def test_a_double_tap_on_a_reminder_time(patient: TelegramUser) -> None:
     await patient.send("/reminders")
-    assert_answered_once_each(patient, await double_tap(patient, label))
-    assert "09:00" in patient.last.text
+    assert_answered_once_each(patient, await double_tap(patient, "✅ I agree, start my check-ins"))
+    assert_answered_once_each(patient, await double_tap(patient, "09:00"))
+    assert "every day at 09:00" in patient.last.text
