@@ -81,6 +81,8 @@ def run() -> int:
     application = build_application(Services(settings=settings, content=content))
     try:
         # run_polling stops cleanly on SIGINT and SIGTERM (what a platform sends on deploy).
+        # A failed poll goes to the error handler (bot/errors.py): no traceback, and an
+        # outage is logged once, when it starts and when it ends (bot/logs.py).
         application.run_polling(allowed_updates=ALLOWED_UPDATES, stop_signals=(signal.SIGINT, signal.SIGTERM))
     except InvalidToken:
         # PTB's message quotes the token; ours must not.

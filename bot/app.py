@@ -1,7 +1,8 @@
 """The composition root: build the Application, in the order updates flow through it.
 
-An update enters here, the safety net sees it first, then the first flow whose handler
-matches answers it, and the fallback answers anything left. Telegram-side setup (the
+An update enters here, the safety net sees it first, a gatekeeper stops whatever comes
+from a group (bot/private_only.py), then the first flow whose handler matches answers it,
+and the fallback answers anything left. Telegram-side setup (the
 command menu, the description) happens in `post_init`, when the bot starts.
 """
 
@@ -14,7 +15,7 @@ from collections.abc import AsyncIterator
 from telegram import BotCommand, Update
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
-from bot import errors, pipeline, safety, typed_text
+from bot import errors, logs, pipeline, private_only, safety, typed_text
 from bot.rate_limiter import BotRateLimiter
 from bot.services import Services
 from bot.storage import Storage
@@ -54,10 +55,15 @@ PATIENT_COMMANDS = [
 
 
 def build_application(services: Services) -> Application:
+    # Every Bot API request tells one ApiWatch how it went: one log line when the API
+    # becomes unreachable, one when it is back (bot/logs.py). Pool sizes as PTB's defaults.
+    api_watch = logs.ApiWatch()
     application = (
         ApplicationBuilder()
         .token(services.settings.require_token())
         .base_url(services.settings.base_url)
+        .request(logs.WatchedRequest(api_watch, connection_pool_size=256))
+        .get_updates_request(logs.WatchedRequest(api_watch, connection_pool_size=1))
         # Stays under Telegram's limits and retries after a 429's retry_after; the
         # broadcast worker's sends opt out of those retries (see bot/rate_limiter.py).
         .rate_limiter(BotRateLimiter(max_retries=3))
@@ -72,6 +78,7 @@ def build_application(services: Services) -> Application:
         .build()
     )
     application.bot_data["services"] = services
+    application.bot_data["api_watch"] = api_watch
 
     # Group -3: remember who writes to us; a command or a tap ends any wait for typed text.
     # Never answers, never stops the update.
@@ -80,8 +87,11 @@ def build_application(services: Services) -> Application:
     # Group -1: the safety net sees every message before any flow and answers a crisis at
     # once. It lets the update go on, so a note typed in a check-in is still kept.
     application.add_handlers(safety.handlers(), group=-1)
-    # Group 0: the flows; the first handler that matches wins. Then typed answers a flow
+    # Group 0: first the gatekeeper: a message or tap from a group stops there (a toast, the
+    # "private chats only" line once per group), so no flow can show private data in a
+    # group. Then the flows; the first handler that matches wins. Then typed answers a flow
     # asked for, then the fallback for everything else.
+    application.add_handler(private_only.handler(services))
     application.add_handlers(safety.button_handlers())
     for flow in FLOWS:
         application.add_handlers(flow.handlers(services))
@@ -104,6 +114,7 @@ async def post_init(application: Application) -> None:
     for flow in FLOWS:
         if hasattr(flow, "on_start"):
             await flow.on_start(application)
+    application.bot_data["api_watch"].live = True  # from now on an outage is logged, once
     log.info("bot started as @%s", application.bot.username)
 
 
@@ -146,7 +157,12 @@ async def running(application: Application) -> AsyncIterator[Application]:
     await application.initialize()
     if application.post_init:
         await application.post_init(application)
-    await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES, poll_interval=0, timeout=10)
+    # As run_polling does: a failed poll goes to the error handler (bot/errors.py), not to
+    # the Updater's default callback, which logs a traceback per failed poll.
+    await application.updater.start_polling(
+        allowed_updates=ALLOWED_UPDATES, poll_interval=0, timeout=10,
+        error_callback=lambda error: application.create_task(application.process_error(update=None, error=error)),
+    )
     await application.start()
     try:
         yield application

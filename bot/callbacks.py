@@ -85,6 +85,9 @@ HISTORY_PATTERN = r"^hist$"
 # Reminders: the daily prompt's own buttons, and the settings screen.
 REMINDERS = "rm"
 REMINDERS_PATTERN = r"^rm$"
+# "I agree" on the notice shown by /reminders: join, then set the reminder asked for.
+CONSENT_THEN_REMINDERS = "rm:yes"
+CONSENT_THEN_REMINDERS_PATTERN = r"^rm:yes$"
 SNOOZE = "rm:snooze"
 SKIP_TODAY = "rm:skip"
 

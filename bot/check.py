@@ -188,7 +188,7 @@ def _check_screen(screen: Screen, fallback_origin: str) -> list[Problem]:
             if not button.label.strip():
                 problems.append(Problem(origin, "a button has no label"))
             size = len(button.data.encode("utf-8"))
-            if not 1 <= size <= MAX_CALLBACK_DATA:
+            if button.url is None and not 1 <= size <= MAX_CALLBACK_DATA:
                 problems.append(Problem(origin, f"button '{button.label}' carries {size} bytes of data; Telegram allows 1-{MAX_CALLBACK_DATA}: use a shorter id"))
     return problems
 

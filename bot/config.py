@@ -22,9 +22,18 @@ DEFAULT_BROADCAST_RATE = 25.0
 MAX_BROADCAST_RATE = 30.0
 # content/ sits beside the bot package, wherever the program is started from.
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
-# A token from @BotFather looks like "123456789:AA...". Checking the shape at start turns a
-# paste error into a clear message instead of a 401 from Telegram later.
-TOKEN_SHAPE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
+# A token from @BotFather is the bot's numeric id, a colon, and a secret of letters, digits,
+# _ and - (35 characters today: "123456789:AAH..."). Checking the shape at start turns a
+# paste error into a clear message instead of a 401 from Telegram later. The check is a
+# little looser than today's tokens (a self-hosted Bot API or a stand-in may differ); the
+# message states exactly what it accepts, from the same numbers.
+TOKEN_ID_DIGITS = 3
+TOKEN_SECRET_CHARACTERS = 20
+TOKEN_SHAPE = re.compile(rf"^\d{{{TOKEN_ID_DIGITS},}}:[A-Za-z0-9_-]{{{TOKEN_SECRET_CHARACTERS},}}$")
+TOKEN_RULE = (
+    f"expected the bot's numeric id (at least {TOKEN_ID_DIGITS} digits), a colon, then a secret of at least "
+    f"{TOKEN_SECRET_CHARACTERS} letters, digits, _ or - (35 in a token from @BotFather), with no spaces or quotes"
+)
 
 
 class ConfigError(Exception):
@@ -79,10 +88,7 @@ def load_settings(env: dict[str, str] | None = None, *, require_token: bool = Tr
     token = env.get("TELEGRAM_BOT_TOKEN", "").strip() or None
     if token is not None and not TOKEN_SHAPE.match(token):
         # Never echo the token itself: it is a secret even when it is wrong.
-        raise ConfigError(
-            "TELEGRAM_BOT_TOKEN does not look like a bot token (expected digits, a colon, "
-            "then letters; copy it again from @BotFather)"
-        )
+        raise ConfigError(f"TELEGRAM_BOT_TOKEN does not look like a bot token: {TOKEN_RULE}; copy it again from @BotFather")
     if require_token and token is None:
         raise ConfigError(
             "TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and export it"

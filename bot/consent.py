@@ -9,6 +9,8 @@ from bot.menu import back_to_menu_row
 from bot.screens import Button, Screen
 
 
-def consent_screen(lang: Language) -> Screen:
-    rows = ((Button(lang.label("checkin.consent_yes"), callbacks.CONSENT),), back_to_menu_row(lang))
+def consent_screen(lang: Language, agree: str = callbacks.CONSENT) -> Screen:
+    """`agree`: the "I agree" button's data, which says where the patient goes next (the
+    check-in by default; the reminder setup from /reminders)."""
+    rows = ((Button(lang.label("checkin.consent_yes"), agree),), back_to_menu_row(lang))
     return Screen(lang.text("privacy.notice"), rows, origin=lang.text_origins.get("privacy.notice", ""))

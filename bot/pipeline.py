@@ -181,7 +181,7 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
             delay = RETRY_DELAYS[attempt] if attempt < len(RETRY_DELAYS) else MAX_RETRY_DELAY
             attempt += 1
             if attempt == 1:
-                log.warning("update %s could not be answered; it will be handled again", update_id)
+                log.debug("update %s could not be answered; it will be handled again", update_id)
             await asyncio.sleep(delay)
             coroutine = self._application.process_update(update)
         await self._finish(update_id)

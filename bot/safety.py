@@ -54,8 +54,22 @@ def crisis_reply(lang: Language, staff_alerted: bool) -> Screen:
     return Screen(text, buttons, origin=lang.text_origins.get("crisis.reply", ""))
 
 
+def crisis_reply_for_group(lang: Language, bot_username: str) -> Screen:
+    """In a group: the numbers only, and a button that opens the private chat. No "are you
+    safe" buttons and no menu: what follows them belongs in a private chat."""
+    button = Button(lang.label("crisis_group.open_private"), url=f"https://t.me/{bot_username}?start=help")
+    return Screen(lang.text("crisis_group.reply"), ((button,),), origin=lang.text_origins.get("crisis_group.reply", ""))
+
+
+async def answer_in_group(update: Update, context: CallbackContext, lang: Language) -> None:
+    await send(update, crisis_reply_for_group(lang, context.bot.username))
+    log.warning("crisis message answered in a group (update %s)", update.update_id)
+    context.chat_data[ANSWERED] = update.update_id
+
+
 def screens(lang: Language):
     yield crisis_reply(lang, staff_alerted=True)
+    yield crisis_reply_for_group(lang, "a_bot_username_of_32_characters_")
 
 
 async def crisis_check(update: Update, context: CallbackContext) -> None:
@@ -63,6 +77,9 @@ async def crisis_check(update: Update, context: CallbackContext) -> None:
     text = message.text or message.caption or ""
     lang = language(context, update.effective_user)
     if not is_crisis(text, lang.crisis.patterns) or _writing_a_broadcast(update, context):
+        return
+    if update.effective_chat.type != "private":
+        await answer_in_group(update, context, lang)
         return
     settings = services(context).settings
     private = update.effective_chat.type == "private"

@@ -70,8 +70,11 @@ def alert_reason(checkin: Checkin, earlier: list[Checkin]) -> str | None:
     return pain_alert(Score(checkin.created_at, checkin.pain), previous)
 
 
-def summary_screen(lang: Language, checkin: Checkin, earlier: list[Checkin], zone: ZoneInfo, now: datetime) -> Screen:
-    """The saved check-in, compared with the last one and the 7-day average."""
+def summary_screen(
+    lang: Language, checkin: Checkin, earlier: list[Checkin], zone: ZoneInfo, now: datetime, offer_reminder: bool = False
+) -> Screen:
+    """The saved check-in, compared with the last one and the 7-day average; with
+    `offer_reminder`, a button to set a daily reminder."""
     lines = [lang.text("checkin.summary", pain=checkin.pain, time=_local(checkin.created_at, zone))]
     previous = [item for item in earlier if item.id != checkin.id and item.created_at <= checkin.created_at]
     if previous:
@@ -84,6 +87,9 @@ def summary_screen(lang: Language, checkin: Checkin, earlier: list[Checkin], zon
     if reason := alert_reason(checkin, earlier):
         lines.append(f"{lang.text(f'checkin.alert_{reason}')} {lang.text('checkin.alert')}")
     rows = ((Button(lang.label("checkin.history"), callbacks.HISTORY),), back_to_menu_row(lang))
+    if offer_reminder:
+        lines.append(lang.text("checkin.offer_reminder"))
+        rows = ((Button(lang.label("checkin.set_reminder"), callbacks.REMINDERS),),) + rows
     return Screen("\n\n".join(lines), rows)
 
 
@@ -101,7 +107,7 @@ def screens(lang: Language):
     yield score_screen(lang)
     now = datetime(2026, 11, 21, 17, 0).astimezone()
     worst = Checkin(2, 1, now, 10, 10, 1, 1, None)
-    yield summary_screen(lang, worst, [Checkin(1, 1, now - timedelta(days=1), 0, None, None, None, None), worst], ZoneInfo("UTC"), now)
+    yield summary_screen(lang, worst, [Checkin(1, 1, now - timedelta(days=1), 0, None, None, None, None), worst], ZoneInfo("UTC"), now, offer_reminder=True)
     for letter, _column in STEPS:
         yield step_screen(lang, 999_999_999_999, 10, letter)
     yield note_wait_screen(lang, 999_999_999_999)
@@ -203,9 +209,18 @@ async def _show_summary(update: Update, context: CallbackContext, checkin_id: in
     checkin = await used.db().checkin(user_id, checkin_id)
     now = used.clock()
     earlier = await used.db().checkins(user_id, since=now - timedelta(days=14))
-    await show(update, summary_screen(lang, checkin, earlier, await patient_zone(context, user_id), now))
+    # The patient's first check-in (or the first in two weeks): a good moment to offer one.
+    first = all(item.id == checkin.id for item in earlier)
+    offer_reminder = first and await _may_offer_reminder(used, user_id)
+    await show(update, summary_screen(lang, checkin, earlier, await patient_zone(context, user_id), now, offer_reminder))
     if alert_reason(checkin, earlier):
         await send_contact_card(update, used.settings)
+
+
+async def _may_offer_reminder(used: Services, user_id: int) -> bool:
+    """No daily reminder yet, and the patient has not asked for no messages (/stop)."""
+    patient = await used.db().patient(user_id)
+    return await used.db().reminder(user_id) is None and not (patient and patient.opted_out)
 
 
 def typed_text_routes() -> dict:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import CallbackContext, CallbackQueryHandler, CommandHandler
+from telegram.ext import CallbackContext, CallbackQueryHandler, CommandHandler, filters
 
 from bot import callbacks
 from bot.chat_filters import PRIVATE
@@ -52,6 +52,8 @@ async def help_command(update: Update, context: CallbackContext) -> None:
 
 def handlers(services: Services) -> list:
     return [
+        # The crisis reply in a group links here (bot/safety.py): the help screen.
+        CommandHandler("start", help_command, filters=PRIVATE & filters.Regex(r"^/start help$")),
         CommandHandler("start", start, filters=PRIVATE),
         CommandHandler("menu", menu_command, filters=PRIVATE),
         CommandHandler("help", help_command, filters=PRIVATE),

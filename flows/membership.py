@@ -2,7 +2,8 @@
 
 Recording a patient runs for every private update before anything else and never stops
 the update. When a patient blocks the bot Telegram sends `my_chat_member` "kicked"; when
-they unblock and write again they count as active.
+they unblock and write again they count as active. When the bot is added to a group it
+says once that it works in private chats only.
 """
 
 from __future__ import annotations
@@ -10,15 +11,10 @@ from __future__ import annotations
 import logging
 
 from telegram import ChatMemberUpdated, Update
-from telegram.constants import ChatMemberStatus, ParseMode
-from telegram.ext import (
-    CallbackContext,
-    ChatMemberHandler,
-    MessageHandler,
-    TypeHandler,
-    filters,
-)
+from telegram.constants import ChatMemberStatus
+from telegram.ext import CallbackContext, ChatMemberHandler, TypeHandler
 
+from bot import private_only
 from bot.services import Services, language, services
 
 log = logging.getLogger(__name__)
@@ -43,26 +39,13 @@ async def membership_changed(update: Update, context: CallbackContext) -> None:
         await used.db().set_blocked(change.chat.id, blocked)
         return
     if status in (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR):
-        await _introduce_in_group(update, context, change.chat.id)
-
-
-async def group_message(update: Update, context: CallbackContext) -> None:
-    await _introduce_in_group(update, context, update.effective_chat.id)
-
-
-async def _introduce_in_group(update: Update, context: CallbackContext, chat_id: int) -> None:
-    """Say once per group that the bot works in private chats and shares nothing here."""
-    used = services(context)
-    if await used.db().first_time_in_group(chat_id, used.clock()):
-        lang = language(context, update.effective_user)
-        await context.bot.send_message(chat_id, lang.text("group.private_only"), parse_mode=ParseMode.HTML)
+        # Added to a group: say at once that the bot works in private chats. Messages and
+        # taps from groups are stopped by the gatekeeper (bot/private_only.py).
+        await private_only.introduce_once(context, change.chat.id, update.effective_user)
 
 
 def handlers(services: Services) -> list:
-    return [
-        ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),
-        MessageHandler(filters.ChatType.GROUPS & filters.UpdateType.MESSAGE, group_message),
-    ]
+    return [ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)]
 
 
 def recorder() -> TypeHandler:

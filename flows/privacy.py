@@ -13,6 +13,7 @@ from telegram.ext import CallbackContext, CallbackQueryHandler, CommandHandler
 from bot import callbacks
 from bot.chat_filters import PRIVATE
 from bot.content import Language
+from bot.logs import pseudonymous
 from bot.menu import back_to_menu_row
 from bot.screens import Button, Screen, answer_query, send, show
 from bot.services import Services, language, patient_zone, services
@@ -78,7 +79,7 @@ async def mydata_command(update: Update, context: CallbackContext) -> None:
     await update.effective_chat.send_document(
         InputFile(data, filename=lang.label("privacy.export_filename")), caption=lang.label("privacy.export_caption")
     )
-    log.info("chat %s downloaded their data", user_id)
+    log.info("patient %s downloaded their data", await pseudonymous(used.db(), user_id))
 
 
 async def delete_command(update: Update, context: CallbackContext) -> None:
@@ -99,9 +100,10 @@ async def delete_answered(update: Update, context: CallbackContext) -> None:
         try:
             await context.bot.edit_message_text(staff_lang.text("callback.withdrawn"), chat_id=chat_id, message_id=message_id)
         except TelegramError as error:
-            log.warning("could not withdraw a call-back notice in chat %s (%s)", chat_id, type(error).__name__)
+            log.warning("could not withdraw a call-back notice (%s)", type(error).__name__)
+    who = await pseudonymous(used.db(), update.effective_user.id)
     deleted = await used.db().delete_patient(update.effective_user.id)
-    log.info("chat %s erased their data (%s rows)", update.effective_user.id, deleted)
+    log.info("patient %s erased their data (%s rows)", who, deleted)
     await show(update, Screen(lang.text("privacy.delete_done")))
 
 

@@ -28,6 +28,7 @@ from bot import callbacks
 from bot.chat_filters import PRIVATE
 from bot.consent import consent_screen
 from bot.content import Language
+from bot.logs import pseudonymous
 from bot.menu import back_to_menu_row
 from bot.pain_scale import score_rows
 from bot.painlog import SNOOZE, decide_reminder, next_occurrence, parse_local_time
@@ -100,6 +101,9 @@ def prompt_screen(lang: Language) -> Screen:
 
 
 def screens(lang: Language):
+    yield consent_screen(lang, agree=callbacks.CONSENT_THEN_REMINDERS)
+    joined = settings_screen(lang, None, opted_out=False)
+    yield Screen(f"{lang.text('checkin.consent_thanks')}\n\n{joined.text}", joined.buttons)
     yield settings_screen(lang, None, opted_out=False)
     yield settings_screen(lang, None, opted_out=True)
     yield settings_screen(lang, Reminder(1, "21:30", "America/Argentina/ComodRivadavia", True, None, None, False), False)  # type: ignore[arg-type]
@@ -142,9 +146,9 @@ async def _send_prompt(context: CallbackContext, user_id: int) -> None:
         await context.bot.send_message(user_id, screen.text, parse_mode=ParseMode.HTML, reply_markup=screen.markup())
     except Forbidden:
         await used.db().set_blocked(user_id, True)
-        log.info("reminder not sent: chat %s has blocked the bot", user_id)
+        log.info("reminder not sent: patient %s has blocked the bot", await pseudonymous(used.db(), user_id))
     except TelegramError as error:
-        log.warning("reminder to chat %s failed: %s", user_id, type(error).__name__)
+        log.warning("reminder to patient %s failed: %s", await pseudonymous(used.db(), user_id), type(error).__name__)
 
 
 def _day(text: str | None) -> date | None:
@@ -169,9 +173,19 @@ async def reminders_opened(update: Update, context: CallbackContext) -> None:
     if update.callback_query:
         await answer_query(update)
     if not await services(context).db().consent(update.effective_user.id):
-        await show(update, consent_screen(lang))
+        await show(update, consent_screen(lang, agree=callbacks.CONSENT_THEN_REMINDERS))
         return
     await show(update, await _current_settings(context, update.effective_user.id, lang))
+
+
+async def consent_given(update: Update, context: CallbackContext) -> None:
+    """"I agree" on the notice /reminders showed: join, then the reminder setup."""
+    used = services(context)
+    lang = language(context, update.effective_user)
+    await answer_query(update)
+    await used.db().give_consent(update.effective_user.id, lang.label("privacy.version"), used.clock())
+    settings = await _current_settings(context, update.effective_user.id, lang)
+    await show(update, Screen(f"{lang.text('checkin.consent_thanks')}\n\n{settings.text}", settings.buttons))
 
 
 async def time_chosen(update: Update, context: CallbackContext) -> None:
@@ -180,7 +194,7 @@ async def time_chosen(update: Update, context: CallbackContext) -> None:
     user_id = update.effective_user.id
     await answer_query(update)
     if not await used.db().consent(user_id):
-        await show(update, consent_screen(lang))
+        await show(update, consent_screen(lang, agree=callbacks.CONSENT_THEN_REMINDERS))
         return
     choice = context.match.group(1)
     if choice == "type":
@@ -325,6 +339,7 @@ def handlers(services: Services) -> list:
         CommandHandler("reminders", reminders_opened, filters=PRIVATE),
         CommandHandler("stop", stop_command, filters=PRIVATE),
         CallbackQueryHandler(reminders_opened, pattern=callbacks.REMINDERS_PATTERN),
+        CallbackQueryHandler(consent_given, pattern=callbacks.CONSENT_THEN_REMINDERS_PATTERN),
         CallbackQueryHandler(time_chosen, pattern=callbacks.REMINDER_TIME_PATTERN),
         CallbackQueryHandler(zone_chosen, pattern=callbacks.REMINDER_ZONE_PATTERN),
         CallbackQueryHandler(action_tapped, pattern=callbacks.REMINDER_ACTION_PATTERN),
