@@ -26,7 +26,6 @@ from bot.content import (
     load_content,
 )
 from bot.menu import menu_button
-from bot.safety import is_crisis
 from bot.screens import Screen
 from bot.telegram_html import (
     MAX_CALLBACK_DATA,
@@ -121,12 +120,20 @@ def _check_language(lang: Language, today: date, build_screens: bool) -> list[Pr
         if reviewed != date.min and today - reviewed > REVIEW_MAX_AGE:
             problems.append(Problem(where, f"{name} was last reviewed on {reviewed}, over 12 months ago: check it against its sources", warning=True))
 
-    for example in lang.crisis.examples:
-        if not is_crisis(example, lang.crisis.patterns):
-            problems.append(Problem(f"{lang.folder / 'crisis.yaml'}:1", f"crisis example not caught by any pattern: {example!r}"))
-    for example in lang.crisis.not_examples:
-        if is_crisis(example, lang.crisis.patterns):
-            problems.append(Problem(f"{lang.folder / 'crisis.yaml'}:1", f"not_example caught by a pattern: {example!r}"))
+    return problems + _check_crisis(lang)
+
+
+def _check_crisis(lang: Language) -> list[Problem]:
+    """Every example is caught, no not_example is, and typos can be read in this language."""
+    crisis, problems = lang.crisis, []
+    for example, origin in zip(crisis.examples, crisis.example_origins):
+        if not crisis.is_crisis(example):
+            problems.append(Problem(origin, f"crisis example not caught by any family: {example!r} (read as {crisis.detector.read(example)!r})"))
+    for example, origin in zip(crisis.not_examples, crisis.not_example_origins):
+        if family := crisis.detector.family(example):
+            problems.append(Problem(origin, f"not_example caught by family '{family}': {example!r} (read as {crisis.detector.read(example)!r})"))
+    if not crisis.detector.corrects_typos:
+        problems.append(Problem(f"{lang.folder / 'crisis.yaml'}:1", f"no word list for language '{lang.code}': typos in key words will not be recognised", warning=True))
     return problems
 
 

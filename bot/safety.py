@@ -9,9 +9,7 @@ content/<lang>/crisis.yaml; the numbers come from the clinic's config.
 from __future__ import annotations
 
 import logging
-import re
 import time
-from collections.abc import Iterable
 
 from telegram import Update
 from telegram.constants import ParseMode
@@ -33,18 +31,6 @@ SAFE_PATTERN = r"^safe:(yes|no)$"
 ALERT_INTERVAL_SECONDS = 15 * 60
 
 
-def normalise(text: str) -> str:
-    """Lower case, straight apostrophes, single spaces: what the patterns are written for."""
-    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u02bc", "'")
-    return " ".join(text.lower().split())
-
-
-def is_crisis(text: str, patterns: Iterable[re.Pattern]) -> bool:
-    """True when any crisis pattern appears in the text. Pure: no Telegram, no I/O."""
-    normal = normalise(text)
-    return any(pattern.search(normal) for pattern in patterns)
-
-
 def crisis_reply(lang: Language, staff_alerted: bool) -> Screen:
     """Numbers first and plainly (safe-messaging guidance), then "are you safe?" as buttons."""
     text = lang.text("crisis.reply")
@@ -62,7 +48,7 @@ async def crisis_check(update: Update, context: CallbackContext) -> None:
     message = update.effective_message
     text = message.text or message.caption or ""
     lang = language(context, update.effective_user)
-    if not is_crisis(text, lang.crisis.patterns) or _writing_a_broadcast(update, context):
+    if not lang.crisis.is_crisis(text) or _writing_a_broadcast(update, context):
         return
     settings = services(context).settings
     private = update.effective_chat.type == "private"
