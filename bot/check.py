@@ -15,7 +15,7 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-from bot.config import CONTENT_DIR, ConfigError, Settings, load_settings
+from bot.config import CONTENT_DIR, OPTIONAL_CRISIS, ConfigError, Settings, load_settings
 from bot.content import (
     CONFIG_PLACEHOLDERS,
     Content,
@@ -44,6 +44,11 @@ EXAMPLE_VALUES = {
     "emergency_number": "911",
     "crisis_line": "988",
     "crisis_line_name": "988 Suicide & Crisis Lifeline",
+    "crisis_text": "988",
+    "crisis_chat": "988lifeline.org",
+    "veterans_press": "1",
+    "veterans_text": "838255",
+    "spanish_press": "2",
 }
 CODE_FOLDERS = ("bot", "flows")
 TEXT_KEY_IN_CODE = re.compile(r"""\b(?:lang|language)\.(?:text|label)\(\s*["']([a-z_][a-z0-9_.]*)["']""")
@@ -57,6 +62,8 @@ def placeholders_for(settings: Settings) -> dict[str, str]:
         "emergency_number": settings.crisis.emergency_number,
         "crisis_line": settings.crisis.crisis_line,
         "crisis_line_name": settings.crisis.crisis_line_name,
+        # An option the country lacks is empty; the crisis reply leaves its line out.
+        **{name: getattr(settings.crisis, name) or "" for name in OPTIONAL_CRISIS},
     }
 
 
@@ -74,6 +81,8 @@ def run_checks(env: dict[str, str], content_dir: Path = CONTENT_DIR, today: date
     try:
         settings = load_settings(env, require_token=False)
         values = placeholders_for(settings)
+        if settings.staff_chat_id is None and not settings.staff_ids:
+            problems.append(Problem(f"{settings.config_path}:1", "no staff_chat_id and no staff_ids: crisis alerts and call-back requests reach no one", warning=True))
     except ConfigError as error:
         where, _, message = str(error).partition(": ")
         problems.append(Problem(where, message) if message else Problem("settings", str(error)))

@@ -23,6 +23,8 @@ DEFAULT_LANGUAGE = "en"
 # Placeholders filled from the clinic's config, allowed in any text.
 CONFIG_PLACEHOLDERS = (
     "clinic_name", "clinic_phone", "clinic_hours", "emergency_number", "crisis_line", "crisis_line_name",
+    # Offered only where the clinic's country has them (empty otherwise): bot/crisis_lines.yaml.
+    "crisis_text", "crisis_chat", "veterans_press", "veterans_text", "spanish_press",
 )
 
 
