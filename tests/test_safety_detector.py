@@ -50,15 +50,19 @@ def test_the_corpus_is_as_large_as_issue_9_asks() -> None:
     assert crisis >= 300 and near >= 150
 
 
-FAMILIES = [(family, path) for path in CORPUS for family in corpus(path)["crisis"]]
+def by_family() -> dict[str, list[str]]:
+    families: dict[str, list[str]] = {}
+    for path in CORPUS:
+        for family, texts in corpus(path)["crisis"].items():
+            families.setdefault(family, []).extend(texts)
+    return families
 
 
-@pytest.mark.parametrize(("family", "path"), FAMILIES, ids=lambda value: getattr(value, "name", value))
-def test_each_family_is_caught(family: str, path: Path) -> None:
-    """No family may hide behind the others' average."""
-    texts = corpus(path)["crisis"][family]
+@pytest.mark.parametrize(("family", "texts"), by_family().items(), ids=str)
+def test_each_family_is_caught(family: str, texts: list[str]) -> None:
+    """No family may hide behind the others' average (all corpus files together)."""
     missed = [text for text in texts if not DETECTOR.is_crisis(text)]
-    assert len(missed) <= 0.1 * len(texts), missed
+    assert 1 - len(missed) / len(texts) >= RECALL_BAR, missed
 
 
 # Each kind of phone typing, on phrasings the plain form of which is caught.
