@@ -16,12 +16,13 @@ Telegram's limit of about one message a second in a chat.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import CallbackContext, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import callbacks
@@ -29,6 +30,7 @@ from bot.clinic import send_contact_card
 from bot.config import Crisis, Settings
 from bot.content import Language
 from bot.menu import back_to_menu_row
+from bot.rate_limiter import OWN_RETRIES
 from bot.screens import Button, Screen, answer_query, send
 from bot.services import Services, language, services
 from bot.storage import Storage
@@ -44,6 +46,7 @@ FULL_REPLY_INTERVAL = timedelta(seconds=60)
 # Staff get at most one alert per patient in this window, however many messages follow
 # ("I'm not safe" always alerts).
 ALERT_INTERVAL = timedelta(minutes=15)
+ALERT_ATTEMPTS = 5
 
 # The reply's lines in order, each with the crisis setting it needs (None: always shown).
 REPLY_LINES = (
@@ -193,13 +196,34 @@ async def _alert_staff(update: Update, context: CallbackContext, key: str, urgen
     last_alerts[user.id] = now
     lang = used.content.language(None)  # staff read the clinic's default language
     text = lang.text(key, first_name=user.first_name, user_id=user.id)
+    # Off the patient's path: many alerts to one staff chat run into Telegram's per-chat
+    # limit, and a 429 must not hold up the next patient's crisis reply (see _send_alert).
     for chat_id in targets:
-        try:
-            await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
-        except (BadRequest, Forbidden) as error:
-            # A staff member who never started the bot, or a group the bot left. The patient
-            # already has help; the log says so without naming anyone.
-            log.warning("a crisis alert could not reach a staff chat (%s)", type(error).__name__)
+        context.application.create_task(_send_alert(context, chat_id, text), update=update, name="crisis alert")
+
+
+async def _send_alert(context: CallbackContext, chat_id: int, text: str) -> None:
+    """One alert, retried on a 429 by itself (OWN_RETRIES), so the rate limiter never pauses
+    every other request, patients' replies among them, on the alert's behalf. Alerts to one
+    staff chat go one at a time, so waiting ones cost nothing of the bot's send budget."""
+    locks: dict[int, asyncio.Lock] = context.bot_data.setdefault("crisis_alert_locks", {})
+    async with locks.setdefault(chat_id, asyncio.Lock()):
+        for _attempt in range(ALERT_ATTEMPTS):
+            try:
+                await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, rate_limit_args=OWN_RETRIES)
+                return
+            except RetryAfter as error:
+                await asyncio.sleep(_seconds(error.retry_after))
+            except (BadRequest, Forbidden) as error:
+                # A staff member who never started the bot, or a group the bot left. The
+                # patient already has help; the log says so without naming anyone.
+                log.warning("a crisis alert could not reach a staff chat (%s)", type(error).__name__)
+                return
+    log.warning("a crisis alert was refused %s times for Telegram's rate limit; given up", ALERT_ATTEMPTS)
+
+
+def _seconds(retry_after: float | timedelta) -> float:
+    return retry_after.total_seconds() if isinstance(retry_after, timedelta) else float(retry_after)
 
 
 def handlers(shared: Services) -> list:
