@@ -50,7 +50,7 @@ TYPED_TEXT_ROUTES = {**checkin.typed_text_routes(), **reminders.typed_text_route
 
 # Commands shown in Telegram's menu, with their description's key in content/<lang>/ui/.
 PATIENT_COMMANDS = [
-    "start", "menu", "checkin", "history", "reminders", "contact", "help", "privacy", "mydata", "delete", "stop",
+    "start", "menu", "sos", "checkin", "history", "reminders", "contact", "help", "privacy", "mydata", "delete", "stop",
 ]
 
 
@@ -86,7 +86,7 @@ def build_application(services: Services) -> Application:
     application.add_handler(TypeHandler(Update, typed_text.stop_waiting_on_other_action), group=-2)
     # Group -1: the safety net sees every message before any flow and answers a crisis at
     # once. It lets the update go on, so a note typed in a check-in is still kept.
-    application.add_handlers(safety.handlers(), group=-1)
+    application.add_handlers(safety.handlers(services), group=-1)
     # Group 0: first the gatekeeper: a message or tap from a group stops there (a toast, the
     # "private chats only" line once per group), so no flow can show private data in a
     # group. Then the flows; the first handler that matches wins. Then typed answers a flow

@@ -49,6 +49,10 @@ SCREENING_PATTERN = r"^sc:([ynu]{0,20})$"
 CONTACT = "contact"
 CONTACT_PATTERN = r"^contact$"
 
+# 🆘 I need help now: the crisis reply without any detection (bot/safety.py).
+SOS = "sos"
+SOS_PATTERN = r"^sos$"
+
 # Daily check-in. The check-in's id rides in the data of its later steps, so a half-done
 # check-in can be finished after a restart; the server checks that it is the tapper's own.
 CHECKIN = "ci"

@@ -15,7 +15,7 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-from bot.config import CONTENT_DIR, ConfigError, Settings, load_settings
+from bot.config import CONTENT_DIR, OPTIONAL_CRISIS, ConfigError, Settings, load_settings
 from bot.content import (
     CONFIG_PLACEHOLDERS,
     Content,
@@ -26,7 +26,6 @@ from bot.content import (
     load_content,
 )
 from bot.menu import menu_button
-from bot.safety import is_crisis
 from bot.screens import Screen
 from bot.telegram_html import (
     MAX_CALLBACK_DATA,
@@ -45,6 +44,11 @@ EXAMPLE_VALUES = {
     "emergency_number": "911",
     "crisis_line": "988",
     "crisis_line_name": "988 Suicide & Crisis Lifeline",
+    "crisis_text": "988",
+    "crisis_chat": "988lifeline.org",
+    "veterans_press": "1",
+    "veterans_text": "838255",
+    "spanish_press": "2",
 }
 CODE_FOLDERS = ("bot", "flows")
 TEXT_KEY_IN_CODE = re.compile(r"""\b(?:lang|language)\.(?:text|label)\(\s*["']([a-z_][a-z0-9_.]*)["']""")
@@ -58,6 +62,8 @@ def placeholders_for(settings: Settings) -> dict[str, str]:
         "emergency_number": settings.crisis.emergency_number,
         "crisis_line": settings.crisis.crisis_line,
         "crisis_line_name": settings.crisis.crisis_line_name,
+        # An option the country lacks is empty; the crisis reply leaves its line out.
+        **{name: getattr(settings.crisis, name) or "" for name in OPTIONAL_CRISIS},
     }
 
 
@@ -75,6 +81,8 @@ def run_checks(env: dict[str, str], content_dir: Path = CONTENT_DIR, today: date
     try:
         settings = load_settings(env, require_token=False)
         values = placeholders_for(settings)
+        if settings.staff_chat_id is None and not settings.staff_ids:
+            problems.append(Problem(f"{settings.config_path}:1", "no staff_chat_id and no staff_ids: crisis alerts and call-back requests reach no one", warning=True))
     except ConfigError as error:
         where, _, message = str(error).partition(": ")
         problems.append(Problem(where, message) if message else Problem("settings", str(error)))
@@ -121,12 +129,20 @@ def _check_language(lang: Language, today: date, build_screens: bool) -> list[Pr
         if reviewed != date.min and today - reviewed > REVIEW_MAX_AGE:
             problems.append(Problem(where, f"{name} was last reviewed on {reviewed}, over 12 months ago: check it against its sources", warning=True))
 
-    for example in lang.crisis.examples:
-        if not is_crisis(example, lang.crisis.patterns):
-            problems.append(Problem(f"{lang.folder / 'crisis.yaml'}:1", f"crisis example not caught by any pattern: {example!r}"))
-    for example in lang.crisis.not_examples:
-        if is_crisis(example, lang.crisis.patterns):
-            problems.append(Problem(f"{lang.folder / 'crisis.yaml'}:1", f"not_example caught by a pattern: {example!r}"))
+    return problems + _check_crisis(lang)
+
+
+def _check_crisis(lang: Language) -> list[Problem]:
+    """Every example is caught, no not_example is, and typos can be read in this language."""
+    crisis, problems = lang.crisis, []
+    for example, origin in zip(crisis.examples, crisis.example_origins):
+        if not crisis.is_crisis(example):
+            problems.append(Problem(origin, f"crisis example not caught by any family: {example!r} (read as {crisis.detector.read(example)!r})"))
+    for example, origin in zip(crisis.not_examples, crisis.not_example_origins):
+        if family := crisis.detector.family(example):
+            problems.append(Problem(origin, f"not_example caught by family '{family}': {example!r} (read as {crisis.detector.read(example)!r})"))
+    if not crisis.detector.corrects_typos:
+        problems.append(Problem(f"{lang.folder / 'crisis.yaml'}:1", f"no word list for language '{lang.code}': typos in key words will not be recognised", warning=True))
     return problems
 
 

@@ -48,13 +48,39 @@ class Clinic:
     timezone: str
 
 
+# Crisis numbers by country (`crisis.country`), each with the brief's source.
+CRISIS_LINES = Path(__file__).resolve().parent / "crisis_lines.yaml"
+DEFAULT_COUNTRY = "US"
+COUNTRY_ALIASES = {"GB": "UK"}
+
+
 @dataclass(frozen=True)
 class Crisis:
-    """Numbers given to anyone who writes about suicide, self-harm or an emergency."""
+    """Numbers given to anyone who writes about suicide, self-harm or an emergency.
 
+    The defaults are the US preset of bot/crisis_lines.yaml. An optional number that is
+    None is not offered (the UK's Samaritans take no texts in the brief, say).
+    """
+
+    country: str = DEFAULT_COUNTRY
     emergency_number: str = "911"
     crisis_line: str = "988"
     crisis_line_name: str = "988 Suicide & Crisis Lifeline"
+    crisis_text: str | None = "988"
+    crisis_chat: str | None = "988lifeline.org"
+    veterans_press: str | None = "1"
+    veterans_text: str | None = "838255"
+    spanish_press: str | None = "2"
+
+
+# Settings every crisis reply needs; the rest may be left out (None).
+REQUIRED_CRISIS = ("emergency_number", "crisis_line", "crisis_line_name")
+OPTIONAL_CRISIS = ("crisis_text", "crisis_chat", "veterans_press", "veterans_text", "spanish_press")
+
+
+def crisis_presets() -> dict[str, dict]:
+    """The countries of bot/crisis_lines.yaml, by code."""
+    return yaml.safe_load(CRISIS_LINES.read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)
@@ -110,14 +136,7 @@ def load_settings(env: dict[str, str] | None = None, *, require_token: bool = Tr
         timezone=_timezone(clinic_raw.get("timezone"), f"{where}: clinic.timezone"),
     )
 
-    crisis_raw = raw.get("crisis") or {}
-    crisis_raw = _mapping(crisis_raw, f"{where}: crisis")
-    defaults = Crisis()
-    crisis = Crisis(
-        emergency_number=_optional_text(crisis_raw, "emergency_number", defaults.emergency_number, f"{where}: crisis.emergency_number"),
-        crisis_line=_optional_text(crisis_raw, "crisis_line", defaults.crisis_line, f"{where}: crisis.crisis_line"),
-        crisis_line_name=_optional_text(crisis_raw, "crisis_line_name", defaults.crisis_line_name, f"{where}: crisis.crisis_line_name"),
-    )
+    crisis = _crisis(raw, where)
 
     staff_ids = _staff_ids(raw.get("staff_ids"), f"{where}: staff_ids")
     staff_chat_id = raw.get("staff_chat_id")
@@ -152,6 +171,34 @@ def load_settings(env: dict[str, str] | None = None, *, require_token: bool = Tr
         broadcast_rate=broadcast_rate,
         export_includes_names=include_names,
     )
+
+
+def _crisis(raw: dict, where: str) -> Crisis:
+    """The country's preset numbers, each overridden by an explicit crisis.* setting."""
+    fields = ("country", *REQUIRED_CRISIS, *OPTIONAL_CRISIS)
+    section = _section(raw, "crisis", set(fields), where)
+    presets = crisis_presets()
+    country = section.get("country", DEFAULT_COUNTRY)
+    if not isinstance(country, str) or not country.strip():
+        raise ConfigError(f"{where}: crisis.country must be a country code such as US (known: {', '.join(presets)})")
+    country = COUNTRY_ALIASES.get(country.strip().upper(), country.strip().upper())
+    if country not in presets:
+        raise ConfigError(f"{where}: crisis.country {section['country']!r} is not a known country (known: {', '.join(presets)})")
+    preset = presets[country]
+    values: dict[str, str | None] = {}
+    for name in (*REQUIRED_CRISIS, *OPTIONAL_CRISIS):
+        value = section[name] if name in section else preset.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ConfigError(f"{where}: crisis.{name} must be a non-empty text in quotes, or null for none")
+        values[name] = value.strip() if isinstance(value, str) else None
+        if values[name] is None and name in REQUIRED_CRISIS:
+            raise ConfigError(
+                f"{where}: crisis.{name} is needed: the {country} preset has no verified number for it "
+                f"(bot/crisis_lines.yaml); set it in the config, in quotes"
+            )
+    return Crisis(country=country, **values)
 
 
 def _config_path(env: dict[str, str]) -> Path:

@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import NamedTuple
 
+from bot.crisis_detector import Detector, Family, expand_words
 from bot.yamlines import LineDict, LineList, YamlError, load
 
 ID_PATTERN = re.compile(r"^[a-z0-9_]{1,20}$")
@@ -22,6 +23,8 @@ DEFAULT_LANGUAGE = "en"
 # Placeholders filled from the clinic's config, allowed in any text.
 CONFIG_PLACEHOLDERS = (
     "clinic_name", "clinic_phone", "clinic_hours", "emergency_number", "crisis_line", "crisis_line_name",
+    # Offered only where the clinic's country has them (empty otherwise): bot/crisis_lines.yaml.
+    "crisis_text", "crisis_chat", "veterans_press", "veterans_text", "spanish_press",
 )
 
 
@@ -94,9 +97,17 @@ class Screening:
 
 @dataclass(frozen=True)
 class CrisisContent:
-    patterns: tuple[re.Pattern, ...]
+    """crisis.yaml: how the safety net reads this language, with what it must (not) catch."""
+
+    detector: Detector
     examples: tuple[str, ...]
     not_examples: tuple[str, ...]
+    # "path:line" of each example and not_example, for the checker's messages.
+    example_origins: tuple[str, ...] = ()
+    not_example_origins: tuple[str, ...] = ()
+
+    def is_crisis(self, text: str) -> bool:
+        return self.detector.is_crisis(text)
 
 
 @dataclass(frozen=True)
@@ -441,21 +452,76 @@ def _strings(fields: _Fields, key: str) -> tuple[str, ...]:
 
 
 def _load_crisis(path: Path, problems: list[Problem]) -> CrisisContent | None:
+    """crisis.yaml: words, shorthand, key_words, families of patterns, examples, not_examples."""
     data = _read(path, problems)
     if data is None:
         return None
-    fields = _Fields(path, data, problems, {"patterns", "examples", "not_examples"})
-    raw = data.get("patterns")
-    patterns = []
-    if isinstance(raw, LineList) and raw:
-        for pattern, line in zip(raw, raw.lines):
-            compiled = _compile(fields, "patterns", pattern, f"{path}:{line}")
-            if compiled is not None:
-                patterns.append(compiled)
+    fields = _Fields(path, data, problems, {"words", "shorthand", "key_words", "families", "examples", "not_examples"})
+    words = _text_mapping(fields, "words", required=False)
+    shorthand = _text_mapping(fields, "shorthand", required=False)
+    key_words = data.get("key_words") or []
+    if not isinstance(key_words, list) or not all(isinstance(word, str) for word in key_words):
+        fields.problem("key_words", "'key_words' must be a list of words, e.g. [suicide, overdose]")
+        key_words = []
+    families = []
+    raw = data.get("families")
+    if not isinstance(raw, LineDict) or not raw:
+        fields.problem("families" if "families" in data else None, "'families' must list families of patterns, e.g. suicidal_thoughts: {patterns: [...]}")
     else:
-        fields.problem(None, "'patterns' must be a non-empty list of regular expressions")
-    crisis = CrisisContent(tuple(patterns), _strings(fields, "examples"), _strings(fields, "not_examples"))
-    return crisis if patterns else None
+        for name, family in raw.items():
+            where = f"{path}:{raw.line_of(name)}"
+            if not isinstance(family, LineDict):
+                problems.append(Problem(where, f"family '{name}' must have 'patterns:' (and may have 'unless:')"))
+                continue
+            family_fields = _Fields(path, family, problems, {"patterns", "unless"})
+            patterns = _pattern_list(family_fields, "patterns", words, required=True)
+            unless = _pattern_list(family_fields, "unless", words, required=False)
+            if patterns:
+                families.append(Family(str(name), tuple(patterns), tuple(unless)))
+    examples, example_origins = _texts_with_origins(fields, "examples")
+    not_examples, not_example_origins = _texts_with_origins(fields, "not_examples")
+    if not families:
+        return None
+    detector = Detector(path.parent.name, shorthand, key_words, families)
+    return CrisisContent(detector, examples, not_examples, example_origins, not_example_origins)
+
+
+def _text_mapping(fields: _Fields, key: str, required: bool) -> dict[str, str]:
+    value = fields.data.get(key)
+    if value is None and not required:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        fields.problem(key if key in fields.data else None, f"'{key}' must be 'word: meaning' lines (quote yes/no/on/off)")
+        return {}
+    return {k: v.strip() for k, v in value.items()}
+
+
+def _pattern_list(fields: _Fields, key: str, words: dict[str, str], required: bool) -> list[re.Pattern]:
+    raw = fields.data.get(key)
+    if raw is None and not required:
+        return []
+    if not isinstance(raw, LineList) or not raw:
+        fields.problem(key if key in fields.data else None, f"'{key}' must be a non-empty list of regular expressions")
+        return []
+    compiled = []
+    for pattern, line in zip(raw, raw.lines):
+        where = f"{fields.path}:{line}"
+        try:
+            pattern = expand_words(pattern, words) if isinstance(pattern, str) else pattern
+        except KeyError as error:
+            fields.problems.append(Problem(where, f"{{{error.args[0]}}} is not one of the 'words' lists ({', '.join(sorted(words))})"))
+            continue
+        if (result := _compile(fields, key, pattern, where)) is not None:
+            compiled.append(result)
+    return compiled
+
+
+def _texts_with_origins(fields: _Fields, key: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    value = fields.data.get(key)
+    if not isinstance(value, LineList) or not all(isinstance(item, str) for item in value):
+        fields.problem(key if key in fields.data else None, f"'{key}' must be a list of texts")
+        return (), ()
+    return tuple(value), tuple(f"{fields.path}:{line}" for line in value.lines)
 
 
 def _load_rules(path: Path, problems: list[Problem]) -> tuple[ClaimRule, ...]:

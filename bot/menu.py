@@ -11,6 +11,7 @@ FEATURES: dict[str, tuple[str, str]] = {
     "screening": ("menu.screening", callbacks.SCREENING_INTRO),
     "checkin": ("menu.checkin", callbacks.CHECKIN),
     "contact": ("menu.contact", callbacks.CONTACT),
+    "sos": ("menu.sos", callbacks.SOS),
 }
 
 

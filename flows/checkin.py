@@ -21,6 +21,7 @@ from bot.consent import consent_screen
 from bot.content import Language
 from bot.menu import back_to_menu_row
 from bot.pain_scale import score_rows
+from bot.safety import help_button
 from bot.painlog import Score, pain_alert, period_stats
 from bot.screens import Button, Screen, answer_query, send, show
 from bot.services import Services, language, patient_zone, services
@@ -29,6 +30,9 @@ from bot.storage import Checkin
 # The optional steps in the order they are asked: (callback letter, storage column).
 STEPS = (("i", "interference"), ("s", "sleep"), ("m", "mood"), ("n", "note"))
 NOTE_LIMIT = 1000  # characters of a note kept; enough for a few sentences, no more
+# A check-in that ends with a gentle word and the 🆘 button (issue 9): mood "low" is 1.
+LOW_MOOD = 1
+SEVERE_PAIN = 9
 
 
 # -- screens (pure) -------------------------------------------------------------------------
@@ -90,7 +94,16 @@ def summary_screen(
     if offer_reminder:
         lines.append(lang.text("checkin.offer_reminder"))
         rows = ((Button(lang.label("checkin.set_reminder"), callbacks.REMINDERS),),) + rows
+    if shows_distress(checkin):
+        # Distress without crisis words: one kind line and the help button, not an alarm.
+        lines.append(lang.text("crisis.checkin_gentle"))
+        rows = ((help_button(lang),), *rows)
     return Screen("\n\n".join(lines), rows)
+
+
+def shows_distress(checkin: Checkin) -> bool:
+    """A low mood (1 of 1-3) or pain of 9-10."""
+    return checkin.mood == LOW_MOOD or checkin.pain >= SEVERE_PAIN
 
 
 def _local(moment: datetime, zone: ZoneInfo) -> str:

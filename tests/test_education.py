@@ -16,6 +16,7 @@ MAIN_MENU = [
     "📋 Could TMS be right for me?",
     "📝 Daily check-in",
     "📞 Contact the clinic",
+    "🆘 I need help now",
 ]
 
 
