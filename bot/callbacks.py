@@ -154,3 +154,14 @@ def callback_handled(request_id: int) -> str:
 
 
 CALLBACK_HANDLED_PATTERN = r"^cbr:done:(\d{1,12})$"
+
+# /language: the choice screen, and the choice of one content folder ("lang:es").
+LANGUAGES = "lang"
+LANGUAGES_PATTERN = r"^lang$"
+
+
+def language_chosen(code: str) -> str:
+    return f"lang:{code}"
+
+
+LANGUAGE_CHOSEN_PATTERN = r"^lang:([a-z]{2,3}(?:_[A-Za-z0-9]{2,8})?)$"
