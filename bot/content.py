@@ -429,7 +429,9 @@ def _plural_text(path: Path, name: str, mapping: LineDict, locale: Locale, probl
     if not isinstance(by, str) or not ID_PATTERN.match(by):
         problems.append(Problem(f"{path}:{mapping.line_of(PLURAL_BY)}", f"plural text '{name}': 'by' must name a placeholder, e.g. by: count"))
         ok = False
-    return PluralText(forms, by, form_origins) if ok else None
+    # With its `other` form the text still works (the other forms fall back to it), so
+    # the problems above are the only ones reported, not a "missing text" as well.
+    return PluralText(forms, by, form_origins) if ok or "other" in forms else None
 
 
 def _load_sources(fields: _Fields) -> dict[str, Source]:

@@ -30,11 +30,12 @@ from bot.content import Language, Problem, Topic
 
 # Numbers as written in either language: "1,000", "1.000", "4.5", "4,5", "988", "42%".
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-# A named study: a capitalised name, maybe "et al.", then a year in brackets, or
-# "Name et al., 2020". The translation must keep the name and the year.
+# A named study: a capitalised name, maybe "et al." or "and colleagues", then a year in
+# brackets ("Smith (2019)", "Lefaucheur et al. (2020)"), or "Thomas and colleagues, 2025".
+# The translation must keep the name and the year.
 _STUDY = re.compile(
-    r"\b([A-Z][\w'’-]+)(?:\s+et\s+al\.?)?,?\s*\(((?:19|20)\d{2})[a-z]?\)"
-    r"|\b([A-Z][\w'’-]+)\s+et\s+al\.?,?\s*((?:19|20)\d{2})"
+    r"\b([A-Z][\w'’-]+)(?:\s+et\s+al\.?|\s+and\s+colleagues)?,?\s*\(((?:19|20)\d{2})[a-z]?\)"
+    r"|\b([A-Z][\w'’-]+)(?:\s+et\s+al\.?|\s+and\s+colleagues),?\s*\(?((?:19|20)\d{2})"
 )
 _TAG = re.compile(r"<[^>]*>")
 _PLACEHOLDER = re.compile(r"(?<!\{)\{[a-z_][a-z0-9_]*\}(?!\})")
@@ -57,11 +58,27 @@ def format_problems(lang: Language) -> list[Problem]:
     for key, show in (("format.date", lambda: lang.date(sample.date())), ("format.time", lambda: lang.time(sample)), ("format.day_time", lambda: lang.day_time(sample))):
         if key not in lang.ui:
             continue  # reported as a missing text
-        try:
-            show()
-        except (ValueError, KeyError, AttributeError, TypeError) as error:
-            problems.append(Problem(lang.text_origins[key], f"'{key}' is not a date pattern Babel understands ({error}); see https://babel.pocoo.org/en/latest/dates.html#pattern-syntax"))
+        fault = _pattern_fault(lang.ui[key])
+        if fault is None:
+            try:
+                show()
+            except (ValueError, KeyError, AttributeError, TypeError) as error:
+                fault = str(error)
+        if fault:
+            problems.append(Problem(lang.text_origins[key], f"'{key}' is not a date pattern Babel understands ({fault}); see https://babel.pocoo.org/en/latest/dates.html#pattern-syntax"))
     return problems
+
+
+def _pattern_fault(pattern: str) -> str | None:
+    """Babel formats almost anything; catch the usual slips: a word left unquoted ("d de
+    MMMM" writes the day of the week for "e") and an unclosed quote."""
+    unquoted = re.sub(r"''", "", pattern)
+    if unquoted.count("'") % 2:
+        return "a ' quote is not closed"
+    for run in re.findall(r"[A-Za-z]+", re.sub(r"'[^']*'", " ", unquoted)):
+        if len(set(run)) > 1:
+            return f"'{run}' is read as date fields; put literal words in quotes, e.g. 'de'"
+    return None
 
 
 # -- what a text carries ----------------------------------------------------------------------
