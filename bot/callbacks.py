@@ -124,6 +124,14 @@ def broadcast_audience(broadcast_id: int, audience: str) -> str:
 BROADCAST_AUDIENCE_PATTERN = rf"^bc:aud:({BROADCAST_ID}):(all|checkin)$"
 
 
+def broadcast_version(broadcast_id: int, language: str) -> str:
+    """Write (or rewrite) the broadcast's version in another language."""
+    return f"bc:ver:{broadcast_id}:{language}"
+
+
+BROADCAST_VERSION_PATTERN = rf"^bc:ver:({BROADCAST_ID}):([a-z]{{2,3}}(?:_[A-Za-z0-9]{{2,8}})?)$"
+
+
 def broadcast_send(broadcast_id: int) -> str:
     return f"bc:send:{broadcast_id}"
 

@@ -158,6 +158,8 @@ MIGRATIONS: list[str] = [
     # a version per language; the broadcast's own body is the one for everyone else.
     """
     UPDATE patients SET language = '';
+    -- While staff write a version in another language, which one ('es'); NULL otherwise.
+    ALTER TABLE broadcasts ADD COLUMN composing_language TEXT;
     CREATE TABLE broadcast_versions (
         broadcast_id INTEGER NOT NULL REFERENCES broadcasts (id) ON DELETE CASCADE,
         language     TEXT NOT NULL,               -- a content folder: 'es'
