@@ -161,3 +161,11 @@ def test_a_bad_date_pattern(content: Path) -> None:
     replace(language, "date: \"d 'de' MMMM 'de' y\"", "date: \"d de MMMM\"")
     line = line_of(language, "  date:")
     assert any(error.startswith(f"{language}:{line}: 'format.date' is not a date pattern") for error in errors(content))
+
+
+def test_every_form_of_a_plural_text_is_checked(content: Path) -> None:
+    checkin = content / "es" / "ui" / "checkin.yaml"
+    replace(checkin, '({count} registro)."', '({count} <b>registro)."')
+    line = line_of(checkin, "registro).")
+    found = errors(content)
+    assert any(error.startswith(f"{checkin}:{line}: invalid Telegram HTML") for error in found), found
