@@ -11,6 +11,7 @@ import html
 import re
 from collections import ChainMap
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date, datetime
 from pathlib import Path
 from typing import NamedTuple
@@ -160,7 +161,7 @@ class Language:
     # Texts with counts, by key (their `other` form is in `ui` too).
     plurals: dict[str, PluralText] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def locale(self) -> Locale:
         """Babel's CLDR data for this language (plural rules, month and day names, numbers)."""
         return Locale.parse(self.code.replace("-", "_"))
@@ -216,6 +217,12 @@ class Content:
         """The content for a language code ("en", "es-MX", "es-419", None): the clinic's
         default when there is no content in that language."""
         return self.languages[self.language_code(code)]
+
+    @property
+    def crisis_patterns(self) -> tuple[re.Pattern, ...]:
+        """Every language's crisis patterns: a patient may write in another language than
+        the one they read in, and the safety net must catch them either way."""
+        return tuple(pattern for language in self.languages.values() for pattern in language.crisis.patterns)
 
     def language_code(self, code: str | None) -> str:
         """The content folder for a Telegram language code: "es-MX" -> "es"; "fr" -> "en"."""
