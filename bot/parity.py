@@ -15,7 +15,9 @@ The rules (docs/content-format.md, "Adding a language"):
   and every named study ("Lefaucheur et al. (2020)", "Smith (2019)"): its name and year;
 * the same screening questions, by id, in the same order (answers travel by position);
 * crisis examples and not-examples of its own: none copied unchanged from the default
-  language (an untranslated example proves nothing about how its speakers type).
+  language (an untranslated example proves nothing about how its speakers type);
+* no page, intro or screening question left in the default language's words, and
+  `language.name` naming the language in itself.
 """
 
 from __future__ import annotations
@@ -48,7 +50,14 @@ def parity_problems(reference: Language, translation: Language) -> list[Problem]
     problems += _topics(reference, translation)
     problems += _screening(reference, translation)
     problems += _crisis(reference, translation)
+    problems += _language_name(reference, translation)
     return problems
+
+
+def _language_name(reference: Language, translation: Language) -> Iterator[Problem]:
+    name = translation.ui.get("language.name")
+    if name is not None and name == reference.ui.get("language.name"):
+        yield Problem(translation.text_origins["language.name"], f"'language.name' is still {name!r}: name the language in itself (\"Español\"), so its speakers find it in /language")
 
 
 def format_problems(lang: Language) -> list[Problem]:
@@ -208,6 +217,9 @@ def _topic(original: Topic, translated: Topic) -> Iterator[Problem]:
 
 
 def _same_text_facts(original: str, translated: str, where: str, what: str) -> Iterator[Problem]:
+    if original.strip() == translated.strip() and re.search(r"[A-Za-z]{3}", _TAG.sub("", original)):
+        yield Problem(where, f"{what} is the default language's text, untranslated")
+        return
     missing = facts_missing(original, translated)
     if missing:
         yield Problem(where, f"{what} lacks {', '.join(missing)} of the default language's text")

@@ -7,6 +7,7 @@ the machinery must not wait for it, nor break when its wording changes.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -72,6 +73,12 @@ def make_content(root: Path) -> Path:
         text = path.read_text(encoding="utf-8")
         assert text.count(english) == 1, f"{english!r} is not in {path} once: the English changed, update this sample"
         path.write_text(text.replace(english, translated), encoding="utf-8")
+    # Stand-in translations of the long texts: marked, so none is the English text itself.
+    for path in [*sorted((spanish / "topics").glob("*.yaml")), spanish / "screening.yaml"]:
+        text = path.read_text(encoding="utf-8")
+        text = re.sub(r"^(\s*(?:text|intro|why): \|\n)(\s+)", r"\1\2(es) ", text, flags=re.MULTILINE)
+        text = re.sub(r'^(\s*(?:text|why): ")', r"\1(es) ", text, flags=re.MULTILINE)
+        path.write_text(text, encoding="utf-8")
     (spanish / "ui" / "language.yaml").write_text(LANGUAGE_YAML, encoding="utf-8")
     (spanish / "crisis.yaml").write_text(CRISIS_YAML, encoding="utf-8")
     return root

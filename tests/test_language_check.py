@@ -169,3 +169,20 @@ def test_every_form_of_a_plural_text_is_checked(content: Path) -> None:
     line = line_of(checkin, "registro).")
     found = errors(content)
     assert any(error.startswith(f"{checkin}:{line}: invalid Telegram HTML") for error in found), found
+
+
+def test_a_page_left_in_english(content: Path) -> None:
+    topic = content / "es" / "topics" / "tms.yaml"
+    english = (content / "en" / "topics" / "tms.yaml").read_text(encoding="utf-8")
+    start, end = english.index("  - id: size"), english.index("  - id: fda")
+    text = topic.read_text(encoding="utf-8")
+    ours_start, ours_end = text.index("  - id: size"), text.index("  - id: fda")
+    topic.write_text(text[:ours_start] + english[start:end] + text[ours_end:], encoding="utf-8")
+    assert errors(content) == [f"{topic}:{page_text_line(topic, 'size')}: page 'tms.size' is the default language's text, untranslated"]
+
+
+def test_the_language_named_in_itself(content: Path) -> None:
+    language = content / "es" / "ui" / "language.yaml"
+    replace(language, 'name: "Español"', 'name: "English"')
+    line = line_of(language, "name:")
+    assert errors(content) == [f"{language}:{line}: 'language.name' is still 'English': name the language in itself (\"Español\"), so its speakers find it in /language"]
