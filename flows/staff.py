@@ -72,12 +72,19 @@ def prompt_screen(lang: Language, broadcast_id: int, replaced: bool) -> Screen:
     return Screen(text, (cancel,), origin=lang.text_origins.get("broadcast.prompt", ""))
 
 
-def audience_screen(lang: Language, broadcast_id: int, sizes: dict[str, int], languages: dict[str, Language] | None = None, versions: tuple[tuple[str, str], ...] = ()) -> Screen:
+def audience_screen(
+    lang: Language,
+    broadcast_id: int,
+    sizes: dict[str, int],
+    languages: dict[str, Language] | None = None,
+    versions: tuple[tuple[str, str], ...] = (),
+) -> Screen:
     """Who gets it; with more than one language, a button to write each one's version.
-    `languages`: the content's languages other than the default one, by code."""
+    `languages`: the content's languages other than the default one, by code;
+    `versions`: the broadcast's versions written so far."""
     written = dict(versions)
     version_rows = tuple(
-        (Button(lang.label("broadcast.version_replace_button" if code in written else "broadcast.version_button", language=other.label("language.name")), callbacks.broadcast_version(broadcast_id, code)),)
+        (Button(lang.label(_version_button_key(code in written), language=other.label("language.name")), callbacks.broadcast_version(broadcast_id, code)),)
         for code, other in (languages or {}).items()
     )
     rows = (
@@ -92,6 +99,10 @@ def audience_screen(lang: Language, broadcast_id: int, sizes: dict[str, int], la
         line = lang.text("broadcast.versions", default=lang.label("language.name"), versions=names)
         screen = Screen(f"{line}\n\n{screen.text}", screen.buttons, origin=screen.origin)
     return screen
+
+
+def _version_button_key(written: bool) -> str:
+    return "broadcast.version_replace_button" if written else "broadcast.version_button"
 
 
 def confirm_screen(lang: Language, broadcast_id: int, count: int, audience: str) -> Screen:
