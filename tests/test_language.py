@@ -186,3 +186,15 @@ def test_the_charts_days_are_named_in_the_patients_language() -> None:
     tick = date2num(datetime(2026, 11, 21, 12, tzinfo=timezone.utc) - timedelta(hours=0))
     assert day_formatter("es")(tick, 0) == "21 nov"
     assert day_formatter("en")(tick, 0) == "Nov 21"
+
+
+async def test_the_choice_survives_a_restart(standin, services) -> None:
+    from tests.seed import bot_running
+
+    patient = TelegramUser(standin, 2009, first_name="Ana", language_code="es-MX")
+    async with bot_running(services):
+        await patient.send("/language")
+        await patient.click("English")
+    async with bot_running(services):  # a new process: nothing in memory
+        await patient.send("/start")
+        assert "Hello, Ana!" in patient.last.text
