@@ -8,6 +8,8 @@ refuse a language with gaps (never half shown). Each problem names the translati
 The rules (docs/content-format.md, "Adding a language"):
 
 * the same ui keys, each with the same {placeholders} (a plural text's forms together);
+  a text the default language writes with plural forms is plural in the translation too
+  (unless the language has one form for every count);
 * the same menu rows (targets);
 * the same topics, each with the same pages in the same order, each page citing the same
   sources; each topic lists the same source ids with the same urls;
@@ -28,7 +30,7 @@ import string
 from collections.abc import Iterator
 from datetime import datetime
 
-from bot.content import Language, Problem, Topic
+from bot.content import USUAL_COUNTS, Language, Problem, Topic
 
 # Numbers as written in either language: "1,000", "1.000", "4.5", "4,5", "988", "42%".
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -141,7 +143,12 @@ def _ui(reference: Language, translation: Language) -> Iterator[Problem]:
         yield Problem(f"{ui_folder / file_name}:1", f"missing text '{key}' (the default language has it at {origin})")
     for key in sorted(set(translation.ui) - set(reference.ui)):
         yield Problem(translation.text_origins[key], f"extra text '{key}': the default language {reference.code} has no such key (a typo, or a key that was renamed?)")
+    several_forms = len({translation.locale.plural_form(count) for count in USUAL_COUNTS}) > 1
     for key in sorted(set(reference.ui) & set(translation.ui)):
+        if key in reference.plurals and key not in translation.plurals and several_forms:
+            by = reference.plurals[key].by
+            yield Problem(translation.text_origins[key], f"text '{key}' has a count ({{{by}}}): write it as a plural text with one: / other: forms, as the default language does")
+            continue
         expected, found = _ui_placeholders(reference, key), _ui_placeholders(translation, key)
         if expected != found:
             yield Problem(translation.text_origins[key], f"text '{key}' {_placeholder_difference(expected, found)}")

@@ -186,3 +186,12 @@ def test_the_language_named_in_itself(content: Path) -> None:
     replace(language, 'name: "Español"', 'name: "English"')
     line = line_of(language, "name:")
     assert errors(content) == [f"{language}:{line}: 'language.name' is still 'English': name the language in itself (\"Español\"), so its speakers find it in /language"]
+
+
+def test_a_count_text_translated_without_plural_forms(content: Path) -> None:
+    checkin = content / "es" / "ui" / "checkin.yaml"
+    replace(checkin, '''  week_average:
+    one: "Su promedio de los últimos 7 días: {average}/10 ({count} registro)."
+    other: "Su promedio de los últimos 7 días: {average}/10 ({count} registros)."''', '''  week_average: "Su promedio de los últimos 7 días: {average}/10 ({count} registros)."''')
+    line = line_of(checkin, "week_average:")
+    assert errors(content) == [f"{checkin}:{line}: text 'checkin.week_average' has a count ({{count}}): write it as a plural text with one: / other: forms, as the default language does"]
