@@ -13,8 +13,9 @@ The rules (docs/content-format.md, "Adding a language"):
 * the same menu rows (targets);
 * the same topics, each with the same pages in the same order, each page citing the same
   sources; each topic lists the same source ids with the same urls;
-* every number of a page or intro (and of the screening) appears in its translation,
-  and every named study ("Lefaucheur et al. (2020)", "Smith (2019)"): its name and year;
+* every number of a page or intro (and of the screening's intro, results and questions)
+  appears in its translation, and every named study ("Lefaucheur et al. (2020)",
+  "Thomas and colleagues, 2025"): its name and year;
 * the same screening questions, by id, in the same order (answers travel by position);
 * crisis examples and not-examples of its own: none copied unchanged from the default
   language (an untranslated example proves nothing about how its speakers type);
@@ -244,6 +245,8 @@ def _screening(reference: Language, translation: Language) -> Iterator[Problem]:
     expected, found = [q.id for q in original.questions], [q.id for q in translated.questions]
     if expected != found:
         yield Problem(translated.where, f"screening questions are {', '.join(found)}; the default language asks {', '.join(expected)}, in that order (answers travel by position)")
+    for field in ("intro", "result_flags", "result_none"):
+        yield from _same_text_facts(getattr(original, field), getattr(translated, field), translated.where, f"the screening's {field}")
     by_id = {question.id: question for question in original.questions}
     for question in translated.questions:
         if question.id in by_id:

@@ -76,7 +76,7 @@ def make_content(root: Path) -> Path:
     # Stand-in translations of the long texts: marked, so none is the English text itself.
     for path in [*sorted((spanish / "topics").glob("*.yaml")), spanish / "screening.yaml"]:
         text = path.read_text(encoding="utf-8")
-        text = re.sub(r"^(\s*(?:text|intro|why): \|\n)(\s+)", r"\1\2(es) ", text, flags=re.MULTILINE)
+        text = re.sub(r"^(\s*(?:text|intro|why|result_flags|result_none): \|\n)(\s+)", r"\1\2(es) ", text, flags=re.MULTILINE)
         text = re.sub(r'^(\s*(?:text|why): ")', r"\1(es) ", text, flags=re.MULTILINE)
         path.write_text(text, encoding="utf-8")
     (spanish / "ui" / "language.yaml").write_text(LANGUAGE_YAML, encoding="utf-8")
