@@ -62,7 +62,8 @@ async def crisis_check(update: Update, context: CallbackContext) -> None:
     message = update.effective_message
     text = message.text or message.caption or ""
     lang = language(context, update.effective_user)
-    if not is_crisis(text, lang.crisis.patterns) or _writing_a_broadcast(update, context):
+    # Every language's patterns: a patient may write in another language than they read in.
+    if not is_crisis(text, services(context).content.crisis_patterns) or _writing_a_broadcast(update, context):
         return
     settings = services(context).settings
     private = update.effective_chat.type == "private"

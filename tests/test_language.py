@@ -198,3 +198,18 @@ async def test_the_choice_survives_a_restart(standin, services) -> None:
     async with bot_running(services):  # a new process: nothing in memory
         await patient.send("/start")
         assert "Hello, Ana!" in patient.last.text
+
+
+async def test_the_safety_net_catches_a_crisis_in_any_language(standin, bot, services) -> None:
+    # She reads English (her choice) but writes in Spanish; he reads Spanish and writes English.
+    ana = TelegramUser(standin, 2010, first_name="Ana", language_code="es")
+    await ana.send("/language")
+    await ana.click("English")
+    await ana.send("ya no puedo más, quiero morir")
+    reply = await ana.expect("Are you safe right now?")
+    assert "988" in reply.text and "911" in reply.text
+    ben = TelegramUser(standin, 2011, first_name="Ben", language_code="es-MX")
+    await ben.send("I want to die")
+    # The sample's Spanish crisis reply is still the English text: the numbers are what count.
+    reply = await ben.expect("Are you safe right now?")
+    assert "988" in reply.text and "911" in reply.text
