@@ -27,6 +27,7 @@ from flows import (
     handoff,
     history,
     home,
+    language,
     membership,
     privacy,
     reminders,
@@ -42,7 +43,7 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY,
 # The flows in the order their handlers are tried. Deep links (`/start tms`) must come
 # before the plain /start in `home`. The handlers for a message someone was asked for
 # (`callback_request`, `staff`) match only those people. `fallback` comes after them all.
-FLOWS = [membership, education, screening, handoff, callback_request, checkin, history, reminders, privacy, staff, home]
+FLOWS = [membership, education, screening, handoff, callback_request, checkin, history, reminders, privacy, language, staff, home]
 # Every flow, for `python -m bot check` to build all the screens they can show.
 SCREEN_FLOWS = [safety, *FLOWS, fallback]
 # Flows that ask the patient to type something, and what for.
@@ -50,7 +51,7 @@ TYPED_TEXT_ROUTES = {**checkin.typed_text_routes(), **reminders.typed_text_route
 
 # Commands shown in Telegram's menu, with their description's key in content/<lang>/ui/.
 PATIENT_COMMANDS = [
-    "start", "menu", "sos", "checkin", "history", "reminders", "contact", "help", "privacy", "mydata", "delete", "stop",
+    "start", "menu", "sos", "checkin", "history", "reminders", "contact", "help", "privacy", "mydata", "delete", "stop", "language",
 ]
 
 

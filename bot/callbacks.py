@@ -131,6 +131,14 @@ def broadcast_audience(broadcast_id: int, audience: str) -> str:
 BROADCAST_AUDIENCE_PATTERN = rf"^bc:aud:({BROADCAST_ID}):(all|checkin)$"
 
 
+def broadcast_version(broadcast_id: int, language: str) -> str:
+    """Write (or rewrite) the broadcast's version in another language."""
+    return f"bc:ver:{broadcast_id}:{language}"
+
+
+BROADCAST_VERSION_PATTERN = rf"^bc:ver:({BROADCAST_ID}):([a-z]{{2,3}}(?:_[A-Za-z0-9]{{2,8}})?)$"
+
+
 def broadcast_send(broadcast_id: int) -> str:
     return f"bc:send:{broadcast_id}"
 
@@ -161,3 +169,14 @@ def callback_handled(request_id: int) -> str:
 
 
 CALLBACK_HANDLED_PATTERN = r"^cbr:done:(\d{1,12})$"
+
+# /language: the choice screen, and the choice of one content folder ("lang:es").
+LANGUAGES = "lang"
+LANGUAGES_PATTERN = r"^lang$"
+
+
+def language_chosen(code: str) -> str:
+    return f"lang:{code}"
+
+
+LANGUAGE_CHOSEN_PATTERN = r"^lang:([a-z]{2,3}(?:_[A-Za-z0-9]{2,8})?)$"

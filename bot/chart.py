@@ -14,13 +14,16 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402 - the backend must be chosen first
+from babel.dates import format_skeleton  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from bot.painlog import Score, rolling_average  # noqa: E402
 
 
-def render_pain_chart(scores: list[Score], zone: ZoneInfo, labels: dict[str, str]) -> bytes:
-    """PNG bytes. `labels` (from content): title, score, average, axis."""
+def render_pain_chart(scores: list[Score], zone: ZoneInfo, labels: dict[str, str], locale: str = "en") -> bytes:
+    """PNG bytes. `labels` (from content): title, score, average, axis; the days on the
+    time axis are written in `locale` (Babel's month names: "Nov 21", "21 nov")."""
     ordered = sorted(scores, key=lambda score: score.at)
     times = [_naive_local(score.at, zone) for score in ordered]
     averages = rolling_average(ordered)
@@ -40,12 +43,18 @@ def render_pain_chart(scores: list[Score], zone: ZoneInfo, labels: dict[str, str
     axes.grid(True, alpha=0.3)
     locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
     axes.xaxis.set_major_locator(locator)
-    axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    axes.xaxis.set_major_formatter(day_formatter(locale))
     axes.legend(loc="upper left", fontsize="small")
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def day_formatter(locale: str) -> FuncFormatter:
+    """Tick labels naming the day in the patient's language, from CLDR (not strftime,
+    which follows the server's locale)."""
+    return FuncFormatter(lambda value, _position: format_skeleton("MMMd", mdates.num2date(value).replace(tzinfo=None), locale=locale.replace("-", "_")))
 
 
 def _naive_local(moment: datetime, zone: ZoneInfo) -> datetime:

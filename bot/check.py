@@ -161,6 +161,10 @@ def _medical_texts(lang: Language):
             yield question.where, question.why
     for key, text in lang.ui.items():
         yield lang.text_origins[key], text
+    for plural in lang.plurals.values():  # plural texts: `ui` holds their `other` form
+        for form, text in plural.forms.items():
+            if form != "other":
+                yield plural.origins[form], text
 
 
 def _check_templates(lang: Language) -> list[Problem]:

@@ -11,9 +11,14 @@ import html
 import re
 from collections import ChainMap
 from dataclasses import dataclass, field
-from datetime import date
+from functools import cached_property
+from datetime import date, datetime
 from pathlib import Path
 from typing import NamedTuple
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
 
 from bot.crisis_detector import Detector, Family, expand_words
 from bot.yamlines import LineDict, LineList, YamlError, load
@@ -26,6 +31,14 @@ CONFIG_PLACEHOLDERS = (
     # Offered only where the clinic's country has them (empty otherwise): bot/crisis_lines.yaml.
     "crisis_text", "crisis_chat", "veterans_press", "veterans_text", "spanish_press",
 )
+
+
+# CLDR plural categories. A ui text whose value is a mapping of these (with `other`) is a
+# plural text: the form is picked by the count (see `PluralText`).
+PLURAL_CATEGORIES = ("zero", "one", "two", "few", "many", "other")
+PLURAL_BY = "by"  # optional key of a plural text: which placeholder holds the count
+# Counts a clinic bot shows; a language must give a form for each category they reach.
+USUAL_COUNTS = range(0, 101)
 
 
 class Problem(NamedTuple):
@@ -109,6 +122,12 @@ class CrisisContent:
     def is_crisis(self, text: str) -> bool:
         return self.detector.is_crisis(text)
 
+    @property
+    def lines(self) -> dict[str, int]:
+        """Each example's and not_example's line in crisis.yaml."""
+        origins = zip((*self.examples, *self.not_examples), (*self.example_origins, *self.not_example_origins))
+        return {text: int(origin.rsplit(":", 1)[1]) for text, origin in origins}
+
 
 @dataclass(frozen=True)
 class ClaimRule:
@@ -116,6 +135,26 @@ class ClaimRule:
     pattern: re.Pattern
     unless: re.Pattern | None
     message: str
+
+
+@dataclass(frozen=True)
+class PluralText:
+    """A text with one form per CLDR plural category, e.g. one: "1 check-in", other: "{count} check-ins".
+
+    `by` names the placeholder whose number picks the form (`count` unless the YAML says
+    `by: patients`). `origins` gives each form's `file:line`.
+    """
+
+    forms: dict[str, str]
+    by: str
+    origins: dict[str, str]
+
+    def form(self, locale: Locale, count: object) -> str:
+        try:
+            category = locale.plural_form(abs(float(count)))
+        except (TypeError, ValueError):
+            category = "other"
+        return self.forms.get(category, self.forms["other"])
 
 
 @dataclass
@@ -135,14 +174,50 @@ class Language:
     plain_placeholders: dict[str, str] = field(default_factory=dict)
     # Where each text came from, for the checker's messages.
     text_origins: dict[str, str] = field(default_factory=dict)
+    # Texts with counts, by key (their `other` form is in `ui` too).
+    plurals: dict[str, PluralText] = field(default_factory=dict)
+
+    @cached_property
+    def locale(self) -> Locale:
+        """Babel's CLDR data for this language (plural rules, month and day names, numbers)."""
+        return Locale.parse(self.code.replace("-", "_"))
 
     def text(self, key: str, **values: object) -> str:
         """A UI string from ui/*.yaml with its placeholders filled (values are HTML-escaped)."""
-        return self.render(self.ui[key], **values)
+        return self.render(self._template(key, values), **values)
 
     def label(self, key: str, **values: object) -> str:
         """A button label from ui/*.yaml: plain text, so values are not HTML-escaped."""
-        return self.ui[key].format_map(ChainMap({k: str(v) for k, v in values.items()}, self.plain_placeholders))
+        template = self._template(key, values)
+        return template.format_map(ChainMap({k: str(v) for k, v in values.items()}, self.plain_placeholders))
+
+    def _template(self, key: str, values: dict[str, object]) -> str:
+        plural = self.plurals.get(key)
+        if plural is None:
+            return self.ui[key]
+        count = values.get(plural.by)
+        if isinstance(count, (int, float)) and not isinstance(count, bool):
+            values[plural.by] = self.number(count)  # 1234 -> "1,234" / "1.234"
+        return plural.form(self.locale, count)
+
+    # -- numbers, dates and times in this language (Babel's CLDR data) ---------------------
+
+    def number(self, value: float | int, decimals: int | None = None) -> str:
+        """A number as this language writes it: 4.5 -> "4.5" in English, "4,5" in Spanish."""
+        pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+        return format_decimal(value, format=pattern if decimals is not None else None, locale=self.locale)
+
+    def date(self, day: date) -> str:
+        """A date, in the pattern of the text `format.date` (a CLDR pattern, e.g. "MMMM d, y")."""
+        return format_date(day, self.ui["format.date"], locale=self.locale)
+
+    def time(self, moment: datetime) -> str:
+        """A clock time (`format.time`, e.g. "HH:mm"); `moment` already in the patient's zone."""
+        return format_datetime(moment, self.ui["format.time"], locale=self.locale)
+
+    def day_time(self, moment: datetime) -> str:
+        """A day and time (`format.day_time`, e.g. "EEE dd MMM, HH:mm": "Sat 21 Nov, 17:00")."""
+        return format_datetime(moment, self.ui["format.day_time"], locale=self.locale)
 
     def render(self, template: str, **values: object) -> str:
         escaped = {name: _escape(value) for name, value in values.items()}
@@ -155,12 +230,22 @@ class Content:
     default: str = DEFAULT_LANGUAGE
 
     def language(self, code: str | None) -> Language:
-        """The content for a Telegram language code ("en", "en-US", None)."""
+        """The content for a language code ("en", "es-MX", "es-419", None): the clinic's
+        default when there is no content in that language."""
+        return self.languages[self.language_code(code)]
+
+    def is_crisis_in_any_language(self, text: str) -> bool:
+        """Whether any language's safety net reads the text as a crisis: a patient may write
+        in another language than the one they read in, and must be caught either way."""
+        return any(language.crisis.is_crisis(text) for language in self.languages.values())
+
+    def language_code(self, code: str | None) -> str:
+        """The content folder for a Telegram language code: "es-MX" -> "es"; "fr" -> "en"."""
         if code:
-            base = code.split("-")[0].lower()
+            base = code.replace("_", "-").split("-")[0].lower()
             if base in self.languages:
-                return self.languages[base]
-        return self.languages[self.default]
+                return base
+        return self.default
 
 
 def load_content(root: Path, placeholders: dict[str, str]) -> tuple[Content | None, list[Problem]]:
@@ -179,10 +264,14 @@ def load_content(root: Path, placeholders: dict[str, str]) -> tuple[Content | No
     if DEFAULT_LANGUAGE not in languages:
         problems.append(Problem(f"{root / DEFAULT_LANGUAGE}:1", "the default language folder 'en' is missing or unusable"))
         return None, problems
+    # Every other language must say all the default one says (bot/parity.py).
+    from bot.parity import format_problems, parity_problems
+
     reference = languages[DEFAULT_LANGUAGE]
     for language in languages.values():
-        for key in sorted(set(reference.ui) - set(language.ui)):
-            problems.append(Problem(f"{root / language.code / 'ui'}:1", f"missing text '{key}' (present in {reference.text_origins[key]})"))
+        problems += format_problems(language)
+        if language is not reference:
+            problems += parity_problems(reference, language)
     # The content is returned even with problems, so the checker can look further into it;
     # the bot itself refuses to start while any problem is an error (`has_errors`).
     return Content(languages), problems
@@ -196,7 +285,12 @@ def has_errors(problems: list[Problem]) -> bool:
 
 
 def _load_language(folder: Path, placeholders: dict[str, str], problems: list[Problem]) -> Language | None:
-    ui, origins = _load_ui(folder / "ui", problems)
+    try:
+        locale = Locale.parse(folder.name.replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        problems.append(Problem(f"{folder}:1", f"'{folder.name}' is not a language code (use e.g. en, es, pt_BR)"))
+        return None
+    ui, origins, plurals = _load_ui(folder / "ui", problems, locale)
     topics = _load_topics(folder / "topics", problems)
     menu, menu_origins = _load_menu(folder / "menu.yaml", problems)
     screening = _load_screening(folder / "screening.yaml", problems)
@@ -217,6 +311,7 @@ def _load_language(folder: Path, placeholders: dict[str, str], problems: list[Pr
         placeholders={name: _escape(value) for name, value in placeholders.items()},
         plain_placeholders=dict(placeholders),
         text_origins=origins,
+        plurals=plurals,
     )
 
 
@@ -290,14 +385,15 @@ class _Fields:
         return result
 
 
-def _load_ui(folder: Path, problems: list[Problem]) -> tuple[dict[str, str] | None, dict[str, str]]:
+def _load_ui(folder: Path, problems: list[Problem], locale: Locale) -> tuple[dict[str, str] | None, dict[str, str], dict[str, PluralText]]:
     """Every text of ui/*.yaml (one file per feature), keyed "section.name"."""
     paths = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
     if not paths:
         problems.append(Problem(f"{folder}:1", "the ui folder is missing or has no .yaml file"))
-        return None, {}
+        return None, {}, {}
     texts: dict[str, str] = {}
     origins: dict[str, str] = {}
+    plurals: dict[str, PluralText] = {}
 
     def walk(path: Path, mapping: LineDict, prefix: str) -> None:
         for key, value in mapping.items():
@@ -305,6 +401,12 @@ def _load_ui(folder: Path, problems: list[Problem]) -> tuple[dict[str, str] | No
             where = f"{path}:{mapping.text_lines.get(key, mapping.line_of(key))}"
             if not isinstance(key, str):
                 problems.append(Problem(where, f"key {key!r} is not a name: YAML reads off/on/yes/no as true/false, so quote it or pick another word"))
+            elif isinstance(value, LineDict) and "other" in value:
+                plural = _plural_text(path, name, value, locale, problems)
+                if name in texts:
+                    problems.append(Problem(where, f"text '{name}' is already defined at {origins[name]}"))
+                elif plural is not None:
+                    texts[name], origins[name], plurals[name] = plural.forms["other"], where, plural
             elif isinstance(value, LineDict):
                 walk(path, value, f"{name}.")
             elif not isinstance(value, str) or not value.strip():
@@ -319,7 +421,39 @@ def _load_ui(folder: Path, problems: list[Problem]) -> tuple[dict[str, str] | No
         data = _read(path, problems)
         if data is not None:
             walk(path, data, "")
-    return texts, origins
+    return texts, origins, plurals
+
+
+def _plural_text(path: Path, name: str, mapping: LineDict, locale: Locale, problems: list[Problem]) -> PluralText | None:
+    """A plural text: `one:` / `other:` (and the other CLDR categories the language has)."""
+    used = set(locale.plural_form.tags) | {"other"}
+    needed = {locale.plural_form(count) for count in USUAL_COUNTS} | {"other"}
+    forms, form_origins, ok = {}, {}, True
+    for key, value in mapping.items():
+        where = f"{path}:{mapping.text_lines.get(key, mapping.line_of(key))}"
+        if key == PLURAL_BY:
+            continue
+        if key not in PLURAL_CATEGORIES:
+            problems.append(Problem(where, f"plural text '{name}': '{key}' is not a plural form (use {', '.join(sorted(used))}, and optionally by: <placeholder>)"))
+            ok = False
+        elif key not in used:
+            problems.append(Problem(where, f"plural text '{name}': {locale.english_name} has no '{key}' form (its forms: {', '.join(sorted(used))})"))
+            ok = False
+        elif not isinstance(value, str) or not value.strip():
+            problems.append(Problem(where, f"plural text '{name}.{key}' must be a non-empty string"))
+            ok = False
+        else:
+            forms[key], form_origins[key] = value.strip(), where
+    for missing in sorted(needed - set(mapping)):
+        problems.append(Problem(f"{path}:{mapping.line}", f"plural text '{name}' needs a '{missing}' form in {locale.english_name}"))
+        ok = False
+    by = mapping.get(PLURAL_BY, "count")
+    if not isinstance(by, str) or not ID_PATTERN.match(by):
+        problems.append(Problem(f"{path}:{mapping.line_of(PLURAL_BY)}", f"plural text '{name}': 'by' must name a placeholder, e.g. by: count"))
+        ok = False
+    # With its `other` form the text still works (the other forms fall back to it), so
+    # the problems above are the only ones reported, not a "missing text" as well.
+    return PluralText(forms, by, form_origins) if ok or "other" in forms else None
 
 
 def _load_sources(fields: _Fields) -> dict[str, Source]:

@@ -44,7 +44,7 @@ from telegram.error import (
 )
 
 from bot.rate_limiter import OWN_RETRIES
-from bot.storage import BroadcastReport, OutboxItem, Storage
+from bot.storage import Broadcast, BroadcastReport, OutboxItem, Storage
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +141,12 @@ class BroadcastMessage:
 
     html: str
     photo_file_id: str | None = None
+
+
+def body_for_language(broadcast: Broadcast, language: str) -> str:
+    """A broadcast's text for one recipient: the version in their language (a content
+    folder, "es"), else the one written for everyone."""
+    return dict(broadcast.versions).get(language, broadcast.body_html or "")
 
 
 async def send_broadcast_message(bot: Bot, chat_id: int, message: BroadcastMessage, **options: object) -> Message:

@@ -131,7 +131,8 @@ async def crisis_check(update: Update, context: CallbackContext) -> None:
     message = update.effective_message
     text = message.text or message.caption or ""
     lang = language(context, update.effective_user)
-    if not lang.crisis.is_crisis(text) or _writing_a_broadcast(update, context):
+    # Every language's net: a patient may write in another language than they read in.
+    if not services(context).content.is_crisis_in_any_language(text) or _writing_a_broadcast(update, context):
         return
     await _answer(update, context, lang, alert_key="crisis.staff_alert")
 

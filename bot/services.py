@@ -48,6 +48,19 @@ async def patient_zone(context: CallbackContext, user_id: int) -> ZoneInfo:
     return ZoneInfo(reminder.timezone if reminder else used.settings.clinic.timezone)
 
 
+# Where the patient's stored language is kept for the handlers of their updates: the
+# recorder (flows/membership.py) puts it there at the start of every private update.
+LANGUAGE_KEY = "language"
+
+
+def remember_language(context: CallbackContext, code: str) -> None:
+    if context.user_data is not None:
+        context.user_data[LANGUAGE_KEY] = code
+
+
 def language(context: CallbackContext, user) -> Language:
-    """The content in the language of this Telegram user (English when we lack theirs)."""
-    return services(context).content.language(getattr(user, "language_code", None))
+    """The content in this person's language: the one stored for the patient (their
+    choice, or Telegram's language the first time), else Telegram's language_code, else
+    the clinic's default when we have no content in it."""
+    stored = context.user_data.get(LANGUAGE_KEY) if context.user_data is not None else None
+    return services(context).content.language(stored or getattr(user, "language_code", None))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from telegram import (
     KeyboardButton,
@@ -120,7 +121,7 @@ async def ask_tapped(update: Update, context: CallbackContext) -> None:
     await answer_query(update)
     request = await _live_request(update, context)
     if request is not None and request.stage == "open":
-        screen = _text(lang, "callback.already_open", phone=display_phone(request.phone or ""), when=clinic_time(request.submitted_at, used))
+        screen = _text(lang, "callback.already_open", phone=display_phone(request.phone or ""), when=lang.day_time(from_utc_text(request.submitted_at).astimezone(ZoneInfo(used.settings.clinic.timezone))))
         await send(update, Screen(screen.text, (back_to_menu_row(lang),)))
         return
     if request is None:

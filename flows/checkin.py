@@ -79,15 +79,15 @@ def summary_screen(
 ) -> Screen:
     """The saved check-in, compared with the last one and the 7-day average; with
     `offer_reminder`, a button to set a daily reminder."""
-    lines = [lang.text("checkin.summary", pain=checkin.pain, time=_local(checkin.created_at, zone))]
+    lines = [lang.text("checkin.summary", pain=checkin.pain, time=lang.time(checkin.created_at.astimezone(zone)))]
     previous = [item for item in earlier if item.id != checkin.id and item.created_at <= checkin.created_at]
     if previous:
         last = previous[-1]
-        lines.append(lang.text("checkin.compare_last", pain=last.pain, when=_local_day(last.created_at, zone)))
+        lines.append(lang.text("checkin.compare_last", pain=last.pain, when=lang.day_time(last.created_at.astimezone(zone))))
     scores = [Score(item.created_at, item.pain) for item in earlier]
     week = period_stats(scores, now - timedelta(days=7), now)
     if week.count > 1:
-        lines.append(lang.text("checkin.week_average", average=f"{week.average:.1f}", count=week.count))
+        lines.append(lang.text("checkin.week_average", average=lang.number(week.average, 1), count=week.count))
     if reason := alert_reason(checkin, earlier):
         lines.append(f"{lang.text(f'checkin.alert_{reason}')} {lang.text('checkin.alert')}")
     rows = ((Button(lang.label("checkin.history"), callbacks.HISTORY),), back_to_menu_row(lang))
@@ -104,14 +104,6 @@ def summary_screen(
 def shows_distress(checkin: Checkin) -> bool:
     """A low mood (1 of 1-3) or pain of 9-10."""
     return checkin.mood == LOW_MOOD or checkin.pain >= SEVERE_PAIN
-
-
-def _local(moment: datetime, zone: ZoneInfo) -> str:
-    return moment.astimezone(zone).strftime("%H:%M")
-
-
-def _local_day(moment: datetime, zone: ZoneInfo) -> str:
-    return moment.astimezone(zone).strftime("%a %d %b, %H:%M")
 
 
 def screens(lang: Language):

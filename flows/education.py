@@ -44,7 +44,7 @@ def split_screens(text: str, limit: int = SCREEN_CHARS) -> list[str]:
 
 
 def _footer(lang: Language, topic: Topic) -> str:
-    return lang.text("topic.footer", reviewed=topic.reviewed.isoformat())
+    return lang.text("topic.footer", reviewed=lang.date(topic.reviewed))
 
 
 def topic_screen(lang: Language, topic: Topic) -> Screen:
@@ -86,7 +86,7 @@ def sources_screen(lang: Language, topic: Topic, page: Page) -> Screen:
     for source_id in page.sources:
         source = topic.sources[source_id]
         lines.append(lang.text("sources.item", cite=source.cite, url=source.url))
-    lines.append(lang.text("sources.reviewed", reviewed=topic.reviewed.isoformat()))
+    lines.append(lang.text("sources.reviewed", reviewed=lang.date(topic.reviewed)))
     rows = (
         (Button(lang.label("buttons.back_to_page"), callbacks.page(topic.id, page.id)),) + back_to_menu_row(lang),
     )

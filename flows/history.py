@@ -28,7 +28,7 @@ from bot.services import Services, language, patient_zone, services
 def _period_line(lang: Language, key: str, stats: PeriodStats) -> str:
     if stats.count == 0:
         return lang.text(f"{key}_none")
-    return lang.text(key, average=f"{stats.average:.1f}", lowest=stats.lowest, highest=stats.highest, count=stats.count)
+    return lang.text(key, average=lang.number(stats.average, 1), lowest=stats.lowest, highest=stats.highest, count=stats.count)
 
 
 def history_screen(lang: Language, scores: list[Score], now: datetime) -> Screen:
@@ -47,7 +47,7 @@ def history_screen(lang: Language, scores: list[Score], now: datetime) -> Screen
         change = meaningful_change(first, last)
         if change:
             key = "history.change_down" if change < 0 else "history.change_up"
-            lines.append(lang.text(key, first=f"{first:.1f}", last=f"{last:.1f}"))
+            lines.append(lang.text(key, first=lang.number(first, 1), last=lang.number(last, 1)))
     return Screen("\n\n".join(lines), rows)
 
 
@@ -76,7 +76,7 @@ async def show_history(update: Update, context: CallbackContext) -> None:
         zone: ZoneInfo = await patient_zone(context, user_id)
         month = [score for score in scores if score.at >= now - timedelta(days=90)] or scores
         # Drawing takes a while; in a thread, the bot keeps answering other patients.
-        png = await asyncio.to_thread(render_pain_chart, month, zone, chart_labels(lang))
+        png = await asyncio.to_thread(render_pain_chart, month, zone, chart_labels(lang), locale=lang.code)
         await update.effective_chat.send_photo(png, caption=lang.label("history.chart_caption"))
     await send(update, screen)
 

@@ -10,7 +10,7 @@ from bot.chat_filters import PRIVATE
 from bot.content import Language
 from bot.menu import back_to_menu_row, main_menu
 from bot.safety import help_button
-from bot.screens import Screen, answer_query, send, show
+from bot.screens import Button, Screen, answer_query, send, show
 from bot.services import Services, language
 
 
@@ -22,7 +22,10 @@ def welcome_screen(lang: Language, first_name: str, link_out_of_date: bool = Fal
 
 
 def help_screen(lang: Language) -> Screen:
-    return Screen(lang.text("help"), ((help_button(lang),), back_to_menu_row(lang)), origin=lang.text_origins.get("help", ""))
+    language_row = (Button(lang.label("language.help_button"), callbacks.LANGUAGES),)
+    return Screen(
+        lang.text("help"), ((help_button(lang),), language_row, back_to_menu_row(lang)), origin=lang.text_origins.get("help", "")
+    )
 
 
 def screens(lang: Language):

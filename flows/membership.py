@@ -15,7 +15,7 @@ from telegram.constants import ChatMemberStatus
 from telegram.ext import CallbackContext, ChatMemberHandler, TypeHandler
 
 from bot import private_only
-from bot.services import Services, language, services
+from bot.services import Services, remember_language, services
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,10 @@ async def record_patient(update: Update, context: CallbackContext) -> None:
     if update.my_chat_member is not None:
         return  # a block/unblock is not the patient talking to us: handled below
     used = services(context)
-    await used.db().record_patient(user.id, user.first_name or "", language(context, user).code, used.clock())
+    detected = used.content.language_code(user.language_code)
+    stored = await used.db().record_patient(user.id, user.first_name or "", detected, used.clock())
+    # Every flow asks `bot.services.language`, which reads this: no query per text.
+    remember_language(context, stored)
 
 
 async def membership_changed(update: Update, context: CallbackContext) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from datetime import date
 
 from telegram import InputFile, Update
 from telegram.error import TelegramError
@@ -22,8 +23,9 @@ from bot.storage import from_utc_text
 log = logging.getLogger(__name__)
 
 
-def privacy_screen(lang: Language, consented_at: str | None) -> Screen:
-    status = lang.text("privacy.status_in", since=consented_at) if consented_at else lang.text("privacy.status_out")
+def privacy_screen(lang: Language, consented_on: str | None) -> Screen:
+    """`consented_on`: the day the patient joined the check-in program, as `lang.date` writes it."""
+    status = lang.text("privacy.status_in", since=consented_on) if consented_on else lang.text("privacy.status_out")
     return Screen(f"{lang.text('privacy.notice')}\n\n{status}\n\n{lang.text('privacy.rights')}", (back_to_menu_row(lang),))
 
 
@@ -33,29 +35,34 @@ def delete_screen(lang: Language) -> Screen:
 
 
 def screens(lang: Language):
-    yield privacy_screen(lang, "2026-11-21T08:00:00Z")
+    yield privacy_screen(lang, lang.date(date(2026, 11, 21)))
     yield privacy_screen(lang, None)
     yield delete_screen(lang)
 
 
-def export_csv(rows: dict[str, list[dict]], zone) -> bytes:
+def export_csv(rows: dict[str, list[dict]], zone, lang: Language | None = None) -> bytes:
     """Everything stored about one patient as CSV: one block per table, a blank line between.
 
-    Each block starts with a line naming the table, then its columns; times stay in UTC
-    (as stored) and check-ins get a local-time column too, for reading.
+    Each block starts with a line naming the table, then its columns, headed in the
+    patient's language (`mydata.*` texts); times stay in UTC (as stored) and check-ins get
+    a local-time column too, for reading.
     """
+
+    def heading(kind: str, name: str) -> str:
+        return lang.ui.get(f"mydata.{kind}.{name}", name) if lang else name
+
     out = io.StringIO()
     writer = csv.writer(out)
     for table in sorted(rows, key=lambda name: (name != "patients", name)):
         records = rows[table]
-        writer.writerow([f"# {table}"])
+        writer.writerow([f"# {heading('tables', table)}"])
         if not records:
             writer.writerow([])
             continue
         columns = list(records[0])
         if table == "checkins":
             columns.insert(columns.index("created_at") + 1, "created_at_local")
-        writer.writerow(columns)
+        writer.writerow([heading("columns", column) for column in columns])
         for record in records:
             if table == "checkins":
                 record = dict(record, created_at_local=from_utc_text(record["created_at"]).astimezone(zone).strftime("%Y-%m-%d %H:%M"))
@@ -67,7 +74,10 @@ def export_csv(rows: dict[str, list[dict]], zone) -> bytes:
 async def privacy_command(update: Update, context: CallbackContext) -> None:
     lang = language(context, update.effective_user)
     consent = await services(context).db().consent(update.effective_user.id)
-    await send(update, privacy_screen(lang, consent[1] if consent else None))
+    since = None
+    if consent:
+        since = lang.date(from_utc_text(consent[1]).astimezone(await patient_zone(context, update.effective_user.id)).date())
+    await send(update, privacy_screen(lang, since))
 
 
 async def mydata_command(update: Update, context: CallbackContext) -> None:
@@ -75,7 +85,7 @@ async def mydata_command(update: Update, context: CallbackContext) -> None:
     lang = language(context, update.effective_user)
     user_id = update.effective_user.id
     rows = await used.db().rows_of_patient(user_id)
-    data = export_csv(rows, await patient_zone(context, user_id))
+    data = export_csv(rows, await patient_zone(context, user_id), lang)
     await update.effective_chat.send_document(
         InputFile(data, filename=lang.label("privacy.export_filename")), caption=lang.label("privacy.export_caption")
     )

@@ -300,7 +300,7 @@ async def action_tapped(update: Update, context: CallbackContext) -> None:
             # Paused, or messages stopped with /stop: promising a reminder would be untrue.
             await show(update, await _current_settings(context, user_id, lang))
             return
-        await show(update, Screen(lang.text("reminders.snoozed", time=until.astimezone(zone).strftime("%H:%M"))))
+        await show(update, Screen(lang.text("reminders.snoozed", time=lang.time(until.astimezone(zone)))))
     elif action == "skip":
         await used.db().skip_reminder(user_id, next_occurrence(at, zone, now))
         await show(update, Screen(lang.text("reminders.skipped", time=reminder.local_time)))

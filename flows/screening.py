@@ -48,7 +48,7 @@ def result_screen(lang: Language, screening: Screening, answers: str) -> Screen:
         body = f"{lang.render(screening.result_flags)}\n\n{items}"
     else:
         body = lang.render(screening.result_none)
-    text = f"{body}\n\n{lang.text('screening.contact')}\n\n{lang.text('screening.footer', reviewed=screening.reviewed.isoformat())}"
+    text = f"{body}\n\n{lang.text('screening.contact')}\n\n{lang.text('screening.footer', reviewed=lang.date(screening.reviewed))}"
     rows = (
         (Button(lang.label("menu.contact"), callbacks.CONTACT),),
         (Button(lang.label("screening.again"), callbacks.screening("")),) + back_to_menu_row(lang),

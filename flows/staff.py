@@ -32,7 +32,7 @@ from telegram.ext import (
 from bot import callbacks, export
 from bot.chat_filters import PRIVATE, AwaitingInput
 from bot.content import Html, Language
-from bot.outbox import BroadcastMessage, OutboxWorker, send_broadcast_message
+from bot.outbox import BroadcastMessage, OutboxWorker, body_for_language, send_broadcast_message
 from bot.screens import Button, Screen, answer_query, send, show
 from bot.services import Services, services
 from bot.staff import (
@@ -72,13 +72,37 @@ def prompt_screen(lang: Language, broadcast_id: int, replaced: bool) -> Screen:
     return Screen(text, (cancel,), origin=lang.text_origins.get("broadcast.prompt", ""))
 
 
-def audience_screen(lang: Language, broadcast_id: int, sizes: dict[str, int]) -> Screen:
+def audience_screen(
+    lang: Language,
+    broadcast_id: int,
+    sizes: dict[str, int],
+    languages: dict[str, Language] | None = None,
+    versions: tuple[tuple[str, str], ...] = (),
+) -> Screen:
+    """Who gets it; with more than one language, a button to write each one's version.
+    `languages`: the content's languages other than the default one, by code;
+    `versions`: the broadcast's versions written so far."""
+    written = dict(versions)
+    version_rows = tuple(
+        (Button(lang.label(_version_button_key(code in written), language=other.label("language.name")), callbacks.broadcast_version(broadcast_id, code)),)
+        for code, other in (languages or {}).items()
+    )
     rows = (
         (Button(lang.label("broadcast.audience_all_button", count=sizes["all"]), callbacks.broadcast_audience(broadcast_id, "all")),),
         (Button(lang.label("broadcast.audience_checkin_button", count=sizes["checkin"]), callbacks.broadcast_audience(broadcast_id, "checkin")),),
+        *version_rows,
         (Button(lang.label("broadcast.cancel_button"), callbacks.broadcast_discard(broadcast_id)),),
     )
-    return _screen(lang, "broadcast.audience_question", rows, all=sizes["all"], checkin=sizes["checkin"])
+    screen = _screen(lang, "broadcast.audience_question", rows, all=sizes["all"], checkin=sizes["checkin"])
+    if written:
+        names = ", ".join(languages[code].label("language.name") for code in written if code in (languages or {}))
+        line = lang.text("broadcast.versions", default=lang.label("language.name"), versions=names)
+        screen = Screen(f"{line}\n\n{screen.text}", screen.buttons, origin=screen.origin)
+    return screen
+
+
+def _version_button_key(written: bool) -> str:
+    return "broadcast.version_replace_button" if written else "broadcast.version_button"
 
 
 def confirm_screen(lang: Language, broadcast_id: int, count: int, audience: str) -> Screen:
@@ -99,14 +123,22 @@ def progress_screen(lang: Language, report: BroadcastReport) -> Screen:
     )
 
 
-def report_screen(lang: Language, report: BroadcastReport) -> Screen:
+def report_screen(lang: Language, report: BroadcastReport, by_language: dict[str, dict[str, int]] | None = None) -> Screen:
+    """How it ended; with recipients in more than one language, a line for each."""
     broadcast = report.broadcast
     key = "broadcast.report_cancelled" if broadcast.state == "cancelled" else "broadcast.report_done"
-    return _screen(
+    screen = _screen(
         lang, key, id=broadcast.id, audience=audience_name(lang, broadcast.audience),
         sent=report.sent, blocked=report.blocked, failed=report.failed,
         not_sent=report.skipped + report.cancelled + report.pending,
     )
+    if by_language and len(by_language) > 1:
+        lines = [
+            lang.text("broadcast.report_language", language=name, sent=counts.get("sent", 0), total=sum(counts.values()))
+            for name, counts in by_language.items()
+        ]
+        screen = Screen("\n".join([screen.text, "", *lines]), screen.buttons, origin=screen.origin)
+    return screen
 
 
 def broadcast_message(lang: Language, body_html: str, photo_file_id: str | None) -> BroadcastMessage:
@@ -160,6 +192,9 @@ def screens(lang: Language):
     report = BroadcastReport(example, pending=99999, sent=99999, blocked=99999, failed=99999, cancelled=99999)
     yield prompt_screen(lang, 999999, replaced=True)
     yield audience_screen(lang, 999999, {"all": 100000, "checkin": 100000})
+    yield audience_screen(lang, 999999, {"all": 100000, "checkin": 100000}, {"zz": lang}, (("zz", "Hola"),))
+    yield Screen(lang.text("broadcast.version_prompt", language=lang.label("language.name")))
+    yield report_screen(lang, report, {"Alexandria-Marie": {"sent": 99999}, "Español": {"sent": 99999, "failed": 1}})
     yield confirm_screen(lang, 999999, 100000, "checkin")
     yield progress_screen(lang, report)
     yield report_screen(lang, report)
@@ -197,7 +232,10 @@ async def broadcast_message_received(update: Update, context: CallbackContext) -
         # Set aside meanwhile (another /broadcast, a Cancel): nothing waits for a message.
         await send(update, Screen(lang.text("broadcast.cancel_nothing")))
         return
-    if message.photo:
+    if broadcast.composing_language and (message.text or message.caption):
+        await _take_version(update, context, broadcast, message.text_html if message.text else message.caption_html)
+        return
+    if message.photo and not broadcast.composing_language:
         await _take_message(update, context, broadcast.id, message.caption_html or "", message.photo[-1].file_id)
     elif message.text:
         await _take_message(update, context, broadcast.id, message.text_html, None)
@@ -222,8 +260,54 @@ async def _take_message(update: Update, context: CallbackContext, broadcast_id: 
     if not await used.db().set_broadcast_message(broadcast_id, body_html, photo_file_id):
         await send(update, Screen(lang.text("broadcast.cancel_nothing")))
         return
+    await _send_audience_screen(update, context, broadcast_id)
+
+
+async def _send_audience_screen(update: Update, context: CallbackContext, broadcast_id: int) -> None:
+    used, lang = services(context), staff_language(context)
     sizes = {audience: await used.db().audience_size(audience, used.settings.staff_ids) for audience in AUDIENCES}
-    await send(update, audience_screen(lang, broadcast_id, sizes))
+    broadcast = await used.db().broadcast(broadcast_id)
+    others = {code: other for code, other in used.content.languages.items() if code != used.content.default}
+    await send(update, audience_screen(lang, broadcast_id, sizes, others, broadcast.versions if broadcast else ()))
+
+
+# -- /broadcast: a version in another language ---------------------------------------------------
+
+
+async def version_tapped(update: Update, context: CallbackContext) -> None:
+    """Staff want to write the broadcast's text in another language (or write it again)."""
+    used, lang = services(context), staff_language(context)
+    broadcast_id, code = int(context.match.group(1)), context.match.group(2)
+    broadcast = await _own_draft(update, context, broadcast_id)
+    if broadcast is None:
+        return
+    if code not in used.content.languages or code == used.content.default:
+        await answer_query(update, lang.label("toast.broadcast_version_unknown"), alert=True)
+        return
+    if not await used.db().start_composing_version(broadcast_id, code):
+        await answer_query(update, lang.label("toast.out_of_date"), alert=True)
+        return
+    await answer_query(update)
+    name = used.content.languages[code].label("language.name")
+    cancel = (Button(lang.label("broadcast.cancel_button"), callbacks.broadcast_discard(broadcast_id)),)
+    await send(update, _screen(lang, "broadcast.version_prompt", (cancel,), language=name))
+
+
+async def _take_version(update: Update, context: CallbackContext, broadcast: Broadcast, body_html: str) -> None:
+    used, lang = services(context), staff_language(context)
+    code = broadcast.composing_language
+    version_lang = used.content.language(code)
+    length = telegram_length(parse_html(broadcast_message(version_lang, body_html, broadcast.photo_file_id).html)[0])
+    limit = MAX_CAPTION if broadcast.photo_file_id else MAX_MESSAGE
+    if length > limit:
+        key = "broadcast.too_long_caption" if broadcast.photo_file_id else "broadcast.too_long_text"
+        cancel = (Button(lang.label("broadcast.cancel_button"), callbacks.broadcast_discard(broadcast.id)),)
+        await send(update, _screen(lang, key, (cancel,), length=length, limit=limit))
+        return
+    if not await used.db().set_broadcast_version(broadcast.id, code, body_html):
+        await send(update, Screen(lang.text("broadcast.cancel_nothing")))
+        return
+    await _send_audience_screen(update, context, broadcast.id)
 
 
 # -- /broadcast: buttons -------------------------------------------------------------------------
@@ -263,10 +347,23 @@ async def audience_tapped(update: Update, context: CallbackContext) -> None:
     await used.db().set_broadcast_audience(broadcast_id, audience)
     await answer_query(update)
     await show(update, _screen(lang, "broadcast.audience_chosen", audience=audience_name(lang, audience)))
-    # The preview goes through the very function the worker uses for patients.
-    await send_broadcast_message(
-        context.bot, update.effective_chat.id, broadcast_message(lang, broadcast.body_html, broadcast.photo_file_id)
-    )
+    # Each version's preview goes through the very function the worker uses for patients;
+    # with versions, each is headed by its language and how many patients get it.
+    versions = dict(broadcast.versions)
+    per_version: dict[str, int] = {}
+    for stored, number in (await used.db().audience_languages(audience, used.settings.staff_ids)).items():
+        code = used.content.language_code(stored)
+        key = code if code in versions else used.content.default
+        per_version[key] = per_version.get(key, 0) + number
+    for code in [used.content.default, *versions]:
+        version_lang = used.content.languages.get(code, lang)
+        if versions:
+            heading = "broadcast.version_heading_default" if code == used.content.default else "broadcast.version_heading"
+            await send(update, _screen(lang, heading, language=version_lang.label("language.name"), count=per_version.get(code, 0)))
+        await send_broadcast_message(
+            context.bot, update.effective_chat.id,
+            broadcast_message(version_lang, body_for_language(broadcast, code), broadcast.photo_file_id),
+        )
     await send(update, confirm_screen(lang, broadcast_id, count, audience))
 
 
@@ -344,7 +441,7 @@ class StaffBroadcastScreens:
 
     def message_for(self, item: OutboxItem) -> BroadcastMessage:
         lang = self.services.content.language(item.language)
-        return broadcast_message(lang, item.broadcast.body_html or "", item.broadcast.photo_file_id)
+        return broadcast_message(lang, body_for_language(item.broadcast, lang.code), item.broadcast.photo_file_id)
 
     async def show_progress(self, bot, report: BroadcastReport) -> None:
         await self._edit_progress(bot, report, progress_screen(self._lang(), report))
@@ -358,11 +455,21 @@ class StaffBroadcastScreens:
             # The progress message is gone (deleted, say): the report below must still go.
             log.warning("broadcast %s: could not update the progress message (%s)", report.broadcast.id, type(error).__name__)
         # A new message, so the sender is notified when a long broadcast is over.
-        screen = report_screen(lang, report)
+        screen = report_screen(lang, report, await self._by_language(report))
         await bot.send_message(report.broadcast.staff_id, screen.text, parse_mode=ParseMode.HTML)
 
     def _lang(self) -> Language:
         return self.services.content.language(None)
+
+    async def _by_language(self, report: BroadcastReport) -> dict[str, dict[str, int]]:
+        """Outcomes by the language each recipient reads (named in itself), for the report."""
+        content = self.services.content
+        found: dict[str, dict[str, int]] = {}
+        for stored, counts in (await self.services.db().broadcast_languages_report(report.broadcast.id)).items():
+            name = content.language(stored).label("language.name")
+            for state, number in counts.items():
+                found.setdefault(name, {})[state] = found.get(name, {}).get(state, 0) + number
+        return found
 
     async def _edit_progress(self, bot, report: BroadcastReport, screen: Screen) -> None:
         broadcast = report.broadcast
@@ -460,6 +567,7 @@ def handlers(used: Services) -> list:
         MessageHandler(composing, broadcast_message_received),
         Guarded(CallbackQueryHandler(audience_tapped, pattern=callbacks.BROADCAST_AUDIENCE_PATTERN), staff_only),
         Guarded(CallbackQueryHandler(send_tapped, pattern=callbacks.BROADCAST_SEND_PATTERN), staff_only),
+        Guarded(CallbackQueryHandler(version_tapped, pattern=callbacks.BROADCAST_VERSION_PATTERN), staff_only),
         Guarded(CallbackQueryHandler(discard_tapped, pattern=callbacks.BROADCAST_DISCARD_PATTERN), staff_only),
         Guarded(CallbackQueryHandler(stop_tapped, pattern=callbacks.BROADCAST_STOP_PATTERN), staff_only),
     ]

@@ -83,7 +83,7 @@ async def test_a_photo_with_a_caption_goes_out_as_a_photo(standin, bot, services
     await staff.click("All patients")
     preview = staff.messages[-2]
     assert preview.kind == "photo" and preview.text == f"Our new waiting room\n\n{FOOTER}"
-    await staff.click("Send to 1 patients")
+    await staff.click("Send to 1 patient")  # CLDR plural: never "1 patients"
     await staff.expect("finished")
     [message] = received(standin, patient)
     assert (message.kind, message.text, message.file_id) == ("photo", preview.text, preview.file_id)
@@ -189,7 +189,7 @@ async def test_stale_and_forged_buttons_are_answered_once_and_send_nothing_twice
     staff = TelegramUser(standin, STAFF_ID, first_name="Dana")
     await compose(staff, NEWS)
     confirm = staff.last
-    await staff.click("Send to 1 patients")
+    await staff.click("Send to 1 patient")  # CLDR plural: never "1 patients"
     await staff.expect("finished")
     await staff.click_data("bc:send:1", message_id=confirm.message_id)  # Send again
     assert staff.callback_answer()["text"] == "This broadcast was already sent."

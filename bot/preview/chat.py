@@ -50,8 +50,8 @@ class Chat:
         messages = [bot_message(self.id, sent) for sent in log if not sent.deleted]
         messages += [user_message(message) for message in user_messages]
         messages.sort(key=lambda message: message["id"])
-        language = self.user.language if self.user else ""
         descriptions = standin.descriptions
+        language = next((code for code in _language_codes(self) if code in descriptions), "")
         return {
             "id": self.id,
             "title": self.title,
@@ -176,10 +176,17 @@ def commands_for_chat(standin: BotApiStandIn, chat: Chat) -> list[dict]:
     """The command menu of a chat, found as Telegram finds it: the narrowest scope first,
     and in each scope the persona's language before the one for all languages."""
     broad = "all_private_chats" if chat.kind == "private" else "all_group_chats"
-    language = chat.user.language if chat.user else ""
     for scope in ({"type": "chat", "chat_id": chat.id}, {"type": broad}, None):
-        for code in (language, ""):
+        for code in (*_language_codes(chat), ""):
             commands = standin.commands_for(scope, code)
             if commands is not None:
                 return commands
     return []
+
+
+def _language_codes(chat: Chat) -> tuple[str, ...]:
+    """The persona's language as Telegram matches it to what the bot registered: "es-MX",
+    then its language alone, "es" (the bot registers menus per language, not per region)."""
+    code = chat.user.language if chat.user else ""
+    base = code.split("-")[0]
+    return tuple(dict.fromkeys(part for part in (code, base) if part))

@@ -118,8 +118,8 @@ def _persona(path: Path, people: LineList, index: int) -> Persona:
     if not isinstance(phone, str) or not PHONE.match(phone.strip()):
         raise fail("phone", f'must be a phone number in quotes, e.g. "+1 555 010 1001" (got {phone!r})')
     language = item.get("language", "en")
-    if not isinstance(language, str) or not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z]{2,4})?", language):
-        raise fail("language", f"must be a language code such as en (got {language!r})")
+    if not isinstance(language, str) or not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]{2,4})?", language):
+        raise fail("language", f"must be a Telegram language code such as en or es-MX (got {language!r})")
     staff = item.get("staff", False)
     if not isinstance(staff, bool):
         raise fail("staff", f"must be true or false (got {staff!r})")

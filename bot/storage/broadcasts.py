@@ -28,6 +28,10 @@ class Broadcast:
     created_at: str
     started_at: str | None
     finished_at: str | None
+    # The language of the version staff are writing now ('composing'), else None.
+    composing_language: str | None = None
+    # (language, body_html) of each version in another language; body_html is for everyone else.
+    versions: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,68 @@ class BroadcastQueries(StorageBase):
         if row is not None:
             self._awaiting[self.AWAITING_BROADCAST].discard(row[0])
         return row is not None
+
+    # -- versions in other languages ---------------------------------------------------------
+
+    async def start_composing_version(self, broadcast_id: int, language: str) -> bool:
+        """A draft waits for its text in `language`; False if it is no longer a draft."""
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                """
+                UPDATE broadcasts SET state = 'composing', composing_language = ?
+                WHERE id = ? AND state = 'draft'
+                RETURNING staff_id
+                """,
+                (language, broadcast_id),
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+        if row is not None:
+            self._awaiting[self.AWAITING_BROADCAST].add(row[0])
+        return row is not None
+
+    async def set_broadcast_version(self, broadcast_id: int, language: str, body_html: str) -> bool:
+        """Keep the version being written (replacing an earlier one); back to a draft."""
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                """
+                UPDATE broadcasts SET state = 'draft', composing_language = NULL
+                WHERE id = ? AND state = 'composing' AND composing_language = ?
+                RETURNING staff_id
+                """,
+                (broadcast_id, language),
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+            if row is None:
+                return False
+            await db.execute(
+                "INSERT INTO broadcast_versions (broadcast_id, language, body_html) VALUES (?, ?, ?) "
+                "ON CONFLICT (broadcast_id, language) DO UPDATE SET body_html = excluded.body_html",
+                (broadcast_id, language, body_html),
+            )
+        self._awaiting[self.AWAITING_BROADCAST].discard(row[0])
+        return True
+
+    async def audience_languages(self, audience: str, staff_ids: frozenset[int]) -> dict[str, int]:
+        """How many of an audience have each stored language ('' = not known yet)."""
+        where, values = _audience_filter(audience, staff_ids)
+        async with self._db.execute(
+            f"SELECT p.language, count(*) FROM patients p WHERE {where} GROUP BY p.language", values
+        ) as cursor:
+            return {language: count for language, count in await cursor.fetchall()}
+
+    async def broadcast_languages_report(self, broadcast_id: int) -> dict[str, dict[str, int]]:
+        """For the report: outbox outcomes by the recipients' stored language."""
+        async with self._db.execute(
+            "SELECT p.language, o.state, count(*) FROM outbox o JOIN patients p ON p.user_id = o.user_id "
+            "WHERE o.broadcast_id = ? GROUP BY p.language, o.state",
+            (broadcast_id,),
+        ) as cursor:
+            found: dict[str, dict[str, int]] = {}
+            for language, state, count in await cursor.fetchall():
+                found.setdefault(language, {})[state] = count
+        return found
 
     async def set_broadcast_audience(self, broadcast_id: int, audience: str) -> bool:
         async with self.transaction() as db:
@@ -303,7 +369,17 @@ class BroadcastQueries(StorageBase):
     async def _broadcasts(self, where: str, values: tuple) -> list[Broadcast]:
         async with self._db.execute(f"SELECT * FROM broadcasts {where}", values) as cursor:
             rows = await cursor.fetchall()
-        return [Broadcast(**dict(row)) for row in rows]
+        versions: dict[int, list[tuple[str, str]]] = {}
+        if rows:
+            ids = json.dumps([row["id"] for row in rows])
+            async with self._db.execute(
+                "SELECT broadcast_id, language, body_html FROM broadcast_versions "
+                "WHERE broadcast_id IN (SELECT value FROM json_each(?)) ORDER BY language",
+                (ids,),
+            ) as cursor:
+                for broadcast_id, language, body_html in await cursor.fetchall():
+                    versions.setdefault(broadcast_id, []).append((language, body_html))
+        return [Broadcast(**dict(row), versions=tuple(versions.get(row["id"], ()))) for row in rows]
 
 
 def _audience_filter(audience: str, staff_ids: frozenset[int]) -> tuple[str, tuple]:

@@ -152,6 +152,21 @@ MIGRATIONS: list[str] = [
     ) STRICT;
     CREATE INDEX inbox_unfinished ON inbox (update_id) WHERE finished_at IS NULL;
     """,
+    # 5: languages. patients.language is now the patient's own: taken from Telegram the
+    # first time, then changed only by /language. Rows written before knew only English,
+    # so they are taken from Telegram once more ('' = not known yet). A broadcast may have
+    # a version per language; the broadcast's own body is the one for everyone else.
+    """
+    UPDATE patients SET language = '';
+    -- While staff write a version in another language, which one ('es'); NULL otherwise.
+    ALTER TABLE broadcasts ADD COLUMN composing_language TEXT;
+    CREATE TABLE broadcast_versions (
+        broadcast_id INTEGER NOT NULL REFERENCES broadcasts (id) ON DELETE CASCADE,
+        language     TEXT NOT NULL,               -- a content folder: 'es'
+        body_html    TEXT NOT NULL,               -- the text, or the photo's caption, in it
+        PRIMARY KEY (broadcast_id, language)
+    ) STRICT, WITHOUT ROWID;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -23,22 +23,36 @@ class Patient:
 class PatientQueries(StorageBase):
     # -- patients --------------------------------------------------------------------------
 
-    async def record_patient(self, user_id: int, first_name: str, language: str, now: datetime) -> None:
-        """Remember that this person talks to the bot; keep the first time we saw them."""
+    async def record_patient(self, user_id: int, first_name: str, language: str, now: datetime) -> str:
+        """Remember that this person talks to the bot; keep the first time we saw them.
+
+        `language` (from Telegram) is stored only while the patient has none; after that
+        the stored one wins until they choose another (`set_patient_language`). Returns
+        the stored language.
+        """
         seen = utc_text(now)
         async with self.transaction() as db:
-            await db.execute(
+            cursor = await db.execute(
                 """
                 INSERT INTO patients (user_id, first_name, language, first_seen, last_seen)
                 VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT (user_id) DO UPDATE SET
                     first_name = excluded.first_name,
-                    language = excluded.language,
+                    language = CASE WHEN patients.language = '' THEN excluded.language ELSE patients.language END,
                     last_seen = excluded.last_seen,
                     blocked = 0
+                RETURNING language
                 """,
                 (user_id, first_name, language, seen, seen),
             )
+            row = await cursor.fetchone()
+            await cursor.close()
+        return row[0]
+
+    async def set_patient_language(self, user_id: int, language: str) -> None:
+        """The patient chose a language (/language)."""
+        async with self.transaction() as db:
+            await db.execute("UPDATE patients SET language = ? WHERE user_id = ?", (language, user_id))
 
     async def patient(self, user_id: int) -> Patient | None:
         async with self._db.execute("SELECT * FROM patients WHERE user_id = ?", (user_id,)) as cursor:
