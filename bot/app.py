@@ -27,9 +27,12 @@ from flows import (
     history,
     home,
     membership,
+    peg,
     privacy,
     reminders,
+    report,
     screening,
+    sessions,
     staff,
 )
 
@@ -41,15 +44,17 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY,
 # The flows in the order their handlers are tried. Deep links (`/start tms`) must come
 # before the plain /start in `home`. The handlers for a message someone was asked for
 # (`callback_request`, `staff`) match only those people. `fallback` comes after them all.
-FLOWS = [membership, education, screening, handoff, callback_request, checkin, history, reminders, privacy, staff, home]
+# `report`'s staff handler (/report with an id) matches staff only; anyone else's /report
+# is answered with their own report.
+FLOWS = [membership, education, screening, handoff, callback_request, checkin, history, sessions, peg, report, reminders, privacy, staff, home]
 # Every flow, for `python -m bot check` to build all the screens they can show.
 SCREEN_FLOWS = [safety, *FLOWS, fallback]
 # Flows that ask the patient to type something, and what for.
-TYPED_TEXT_ROUTES = {**checkin.typed_text_routes(), **reminders.typed_text_routes()}
+TYPED_TEXT_ROUTES = {**checkin.typed_text_routes(), **reminders.typed_text_routes(), **sessions.typed_text_routes()}
 
 # Commands shown in Telegram's menu, with their description's key in content/<lang>/ui/.
 PATIENT_COMMANDS = [
-    "start", "menu", "checkin", "history", "reminders", "contact", "help", "privacy", "mydata", "delete", "stop",
+    "start", "menu", "checkin", "history", "report", "reminders", "contact", "help", "privacy", "mydata", "delete", "stop",
 ]
 
 
@@ -91,6 +96,8 @@ def build_application(services: Services) -> Application:
 
     # One periodic job sends the daily prompts that are due (read from SQLite).
     reminders.schedule(application, services)
+    # ...and one the weekly PEG checks that are due.
+    peg.schedule(application, services)
     return application
 
 

@@ -65,6 +65,20 @@ class ChartLabels:
     month_pattern: str  # ...of a month label on periods over 4 months, e.g. "MMM yyyy"
 
 
+def chart_labels(lang, days: int) -> ChartLabels:
+    """The chart's words in a language (a bot.content.Language), for a period of `days`."""
+
+    def label(name: str) -> str:
+        return lang.label(f"history.chart_{name}")
+
+    return ChartLabels(
+        title=lang.label("history.chart_title", days=days), period=label("period"), score=label("score"),
+        average=label("average"), axis=label("axis"), tms=label("tms"), ketamine=label("ketamine"),
+        empty=label("empty"), day_pattern=label("day_pattern"), short_day_pattern=label("short_day_pattern"),
+        year_day_pattern=label("year_day_pattern"), month_pattern=label("month_pattern"),
+    )
+
+
 def date_ticks(first: date, last: date) -> list[date]:
     """At most five days to label, evenly spaced, the last day always among them.
 

@@ -24,6 +24,7 @@ from bot.pain_scale import score_rows
 from bot.painlog import Score, pain_alert, period_stats
 from bot.screens import Button, Screen, answer_query, send, show
 from bot.services import Services, language, patient_zone, services
+from bot.session_buttons import today_row as session_today_row
 from bot.storage import Checkin
 
 # The optional steps in the order they are asked: (callback letter, storage column).
@@ -83,7 +84,9 @@ def summary_screen(lang: Language, checkin: Checkin, earlier: list[Checkin], zon
         lines.append(lang.text("checkin.week_average", average=f"{week.average:.1f}", count=week.count))
     if reason := alert_reason(checkin, earlier):
         lines.append(f"{lang.text(f'checkin.alert_{reason}')} {lang.text('checkin.alert')}")
-    rows = ((Button(lang.label("checkin.history"), callbacks.HISTORY),), back_to_menu_row(lang))
+    # The optional last item: a treatment session today, one tap (flows/sessions.py).
+    session_row = session_today_row(lang, checkin.created_at.astimezone(zone).date())
+    rows = (session_row, (Button(lang.label("checkin.history"), callbacks.HISTORY),), back_to_menu_row(lang))
     return Screen("\n\n".join(lines), rows)
 
 
