@@ -72,7 +72,8 @@ def chart_labels(lang, days: int) -> ChartLabels:
         return lang.label(f"history.chart_{name}")
 
     return ChartLabels(
-        title=lang.label("history.chart_title", days=days), period=label("period"), score=label("score"),
+        # The period's {start} and {end} are filled in when it is drawn.
+        title=lang.label("history.chart_title", days=days), period=lang.ui["history.chart_period"], score=label("score"),
         average=label("average"), axis=label("axis"), tms=label("tms"), ketamine=label("ketamine"),
         empty=label("empty"), day_pattern=label("day_pattern"), short_day_pattern=label("short_day_pattern"),
         year_day_pattern=label("year_day_pattern"), month_pattern=label("month_pattern"),

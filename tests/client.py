@@ -40,8 +40,10 @@ _pipelines: list[ChatOrderedProcessor] = []
 @contextlib.asynccontextmanager
 async def running_bot(application: Application) -> AsyncIterator[Application]:
     """`bot.app.running`, telling the test client whose pipeline to watch."""
-    async with running(application) as started, watching(started):
-        yield started
+    # `watching` is a plain (not async) context manager, so it cannot share the async with.
+    async with running(application) as started:
+        with watching(started):
+            yield started
 
 
 @contextlib.contextmanager
