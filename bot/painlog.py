@@ -207,7 +207,8 @@ def course_change(scores: list[Score], first_session: date | None, zone: ZoneInf
     if last_start < session_start:
         return None
     before = [score.pain for score in scores if before_start <= score.at < session_start]
-    last = [score.pain for score in scores if last_start < score.at <= now]
+    # The same 7 days as the history's "Last 7 days" line (period_stats), edges included.
+    last = [score.pain for score in scores if last_start <= score.at <= now]
     if not before or not last:
         return None
     return CourseChange(first_session, mean(before), len(before), mean(last), len(last))
