@@ -34,6 +34,14 @@ def sources(topic_id: str, page_id: str) -> str:
 
 SOURCES_PATTERN = rf"^src:({ID}):({ID})$"
 
+
+def topic_sources(topic_id: str) -> str:
+    """Every source of a topic, from the topic's own screen."""
+    return f"srt:{topic_id}"
+
+
+TOPIC_SOURCES_PATTERN = rf"^srt:({ID})$"
+
 # The screening questionnaire keeps its answers so far in the data: "sc:yn" means the
 # first answer was yes, the second no, and the third question is next. "sc" is its intro.
 SCREENING_INTRO = "sc"
