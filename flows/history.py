@@ -13,7 +13,7 @@ from telegram.ext import CallbackContext, CallbackQueryHandler, CommandHandler
 
 from bot import callbacks
 from bot.chart import chart_labels, render_pain_chart
-from bot.chat_filters import PRIVATE
+from bot.chat_filters import PRIVATE, in_private_chat
 from bot.content import Language
 from bot.menu import back_to_menu_row
 from bot.painlog import (
@@ -28,6 +28,7 @@ from bot.painlog import (
 )
 from bot.report import change_figures, number
 from bot.screens import Button, Screen, answer_query, send
+from bot.staff import Guarded
 from bot.services import Services, language, patient_zone, services
 from bot.storage import PegAnswer
 
@@ -172,5 +173,5 @@ def handlers(services: Services) -> list:
     return [
         CommandHandler("history", show_history, filters=PRIVATE),
         CallbackQueryHandler(show_history, pattern=callbacks.HISTORY_PATTERN),
-        CallbackQueryHandler(period_tapped, pattern=callbacks.HISTORY_PERIOD_PATTERN),
+        Guarded(CallbackQueryHandler(period_tapped, pattern=callbacks.HISTORY_PERIOD_PATTERN), in_private_chat),
     ]

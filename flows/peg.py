@@ -20,11 +20,13 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, CallbackContext, CallbackQueryHandler
 
 from bot import callbacks
+from bot.chat_filters import in_private_chat
 from bot.consent import consent_screen
 from bot.content import Language
 from bot.painlog import next_occurrence, parse_local_time, peg_score
 from bot.report import number
 from bot.screens import Button, Screen, answer_query, send, show
+from bot.staff import Guarded
 from bot.services import Services, language, patient_zone, services
 from bot.storage import PegAnswer
 
@@ -114,9 +116,9 @@ async def _send_first_question(context: CallbackContext, user_id: int) -> None:
         await context.bot.send_message(user_id, screen.text, parse_mode=ParseMode.HTML, reply_markup=screen.markup())
     except Forbidden:
         await used.db().set_blocked(user_id, True)
-        log.info("weekly PEG not sent: chat %s has blocked the bot", user_id)
+        log.info("weekly PEG not sent: the patient has blocked the bot")
     except TelegramError as error:
-        log.warning("weekly PEG to chat %s failed: %s", user_id, type(error).__name__)
+        log.warning("a weekly PEG could not be sent: %s", type(error).__name__)
 
 
 def schedule(application: Application, shared: Services) -> None:
@@ -185,8 +187,8 @@ async def next_answered(update: Update, context: CallbackContext) -> None:
 
 def handlers(services: Services) -> list:
     return [
-        CallbackQueryHandler(setting_tapped, pattern=callbacks.PEG_SETTING_PATTERN),
-        CallbackQueryHandler(first_answered, pattern=callbacks.PEG_FIRST_PATTERN),
-        CallbackQueryHandler(next_answered, pattern=callbacks.PEG_NEXT_PATTERN),
+        Guarded(CallbackQueryHandler(setting_tapped, pattern=callbacks.PEG_SETTING_PATTERN), in_private_chat),
+        Guarded(CallbackQueryHandler(first_answered, pattern=callbacks.PEG_FIRST_PATTERN), in_private_chat),
+        Guarded(CallbackQueryHandler(next_answered, pattern=callbacks.PEG_NEXT_PATTERN), in_private_chat),
     ]
 

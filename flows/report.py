@@ -20,14 +20,14 @@ from telegram.ext import CallbackContext, CallbackQueryHandler, CommandHandler
 
 from bot import callbacks, export
 from bot.chart import chart_labels
-from bot.chat_filters import PRIVATE
+from bot.chat_filters import PRIVATE, in_private_chat
 from bot.content import Language
 from bot.menu import back_to_menu_row
 from bot.painlog import Score, course_change
 from bot.report import ReportCheckin, ReportData, ReportPeg, render_report, report_period
 from bot.screens import Button, Screen, answer_query, send, show
 from bot.services import Services, language, services
-from bot.staff import staff_filter, staff_language
+from bot.staff import Guarded, staff_filter, staff_language
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ async def report_tapped(update: Update, context: CallbackContext) -> None:
         InputFile(pdf, filename=lang.label("report.filename", date=data.last.isoformat())),
         caption=caption, parse_mode=ParseMode.HTML,
     )
-    log.info("chat %s made a %s-day report", user_id, days)
+    log.info("a patient made a %s-day report", days)  # no Telegram id in the log
 
 
 # -- staff: one patient's -----------------------------------------------------------------------
@@ -180,6 +180,6 @@ def handlers(used: Services) -> list:
         # Staff with an id first; anyone else's /report (with or without one) is the patient's.
         CommandHandler("report", staff_report_command, filters=PRIVATE & staff_filter(used), has_args=True),
         CommandHandler("report", report_command, filters=PRIVATE),
-        CallbackQueryHandler(options_tapped, pattern=callbacks.REPORT_OPTIONS_PATTERN),
-        CallbackQueryHandler(report_tapped, pattern=callbacks.REPORT_PATTERN),
+        Guarded(CallbackQueryHandler(options_tapped, pattern=callbacks.REPORT_OPTIONS_PATTERN), in_private_chat),
+        Guarded(CallbackQueryHandler(report_tapped, pattern=callbacks.REPORT_PATTERN), in_private_chat),
     ]

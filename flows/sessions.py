@@ -17,12 +17,14 @@ from telegram import Update
 from telegram.ext import CallbackContext, CallbackQueryHandler
 
 from bot import callbacks
+from bot.chat_filters import in_private_chat
 from bot.consent import consent_screen
 from bot.content import Language
 from bot.menu import back_to_menu_row
 from bot.painlog import parse_day
 from bot.safety import answered_by_safety_net
 from bot.screens import Button, Screen, answer_query, send, show
+from bot.staff import Guarded
 from bot.services import Services, language, patient_zone, services
 from bot.session_buttons import today_row
 from bot.storage import TreatmentSession
@@ -214,8 +216,8 @@ def typed_text_routes() -> dict:
 
 def handlers(services: Services) -> list:
     return [
-        CallbackQueryHandler(sessions_opened, pattern=callbacks.SESSIONS_PATTERN),
-        CallbackQueryHandler(kind_chosen, pattern=callbacks.SESSION_KIND_PATTERN),
-        CallbackQueryHandler(day_chosen, pattern=callbacks.SESSION_DAY_PATTERN),
-        CallbackQueryHandler(remove_tapped, pattern=callbacks.SESSION_REMOVE_PATTERN),
+        Guarded(CallbackQueryHandler(sessions_opened, pattern=callbacks.SESSIONS_PATTERN), in_private_chat),
+        Guarded(CallbackQueryHandler(kind_chosen, pattern=callbacks.SESSION_KIND_PATTERN), in_private_chat),
+        Guarded(CallbackQueryHandler(day_chosen, pattern=callbacks.SESSION_DAY_PATTERN), in_private_chat),
+        Guarded(CallbackQueryHandler(remove_tapped, pattern=callbacks.SESSION_REMOVE_PATTERN), in_private_chat),
     ]
