@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.app import build_application, running  # noqa: E402
-from bot.chart import render_pain_chart  # noqa: E402
+from bot.chart import ChartLabels, render_pain_chart  # noqa: E402
 from bot.check import placeholders_for  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.content import load_content  # noqa: E402
@@ -153,7 +153,9 @@ async def bench_history() -> None:
             )
     await storage._db.commit()
     zone = ZoneInfo("America/Los_Angeles")
-    labels = {"title": "Pain over time", "score": "Check-in", "average": "7-day average", "axis": "Pain (0-10)"}
+    labels = ChartLabels("Your pain: last 90 days", "{start} – {end}", "Check-in", "7-day average", "Pain (0-10)",
+                         "TMS session", "Ketamine treatment", "No check-ins", "EEE d MMM", "d MMM", "d MMM yyyy", "MMM yyyy")
+    today = NOW.astimezone(zone).date()
     query, figures, chart = [], [], []
     for _ in range(20):
         began = time.perf_counter()
@@ -166,7 +168,7 @@ async def bench_history() -> None:
         figures.append(time.perf_counter() - began)
         began = time.perf_counter()
         recent = [score for score in scores if score.at >= NOW - timedelta(days=90)]
-        render_pain_chart(recent, zone, labels)
+        render_pain_chart(recent, zone, labels, first=today - timedelta(days=89), last=today)
         chart.append(time.perf_counter() - began)
     print(f"/history with a year of check-ins ({len(checkins)} rows): query {ms(statistics.median(query))}, "
           f"figures {ms(statistics.median(figures))}, chart of the last 90 days {ms(statistics.median(chart))} (medians of 20)")

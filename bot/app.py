@@ -29,9 +29,12 @@ from flows import (
     home,
     language,
     membership,
+    peg,
     privacy,
     reminders,
+    report,
     screening,
+    sessions,
     staff,
 )
 
@@ -43,15 +46,21 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY,
 # The flows in the order their handlers are tried. Deep links (`/start tms`) must come
 # before the plain /start in `home`. The handlers for a message someone was asked for
 # (`callback_request`, `staff`) match only those people. `fallback` comes after them all.
-FLOWS = [membership, education, screening, handoff, callback_request, checkin, history, reminders, privacy, language, staff, home]
+# `report`'s staff handler (/report with an id) matches staff only; anyone else's /report
+# is answered with their own report.
+FLOWS = [
+    membership, education, screening, handoff, callback_request, checkin, history, sessions, peg, report,
+    reminders, privacy, language, staff, home,
+]
 # Every flow, for `python -m bot check` to build all the screens they can show.
 SCREEN_FLOWS = [safety, *FLOWS, fallback]
 # Flows that ask the patient to type something, and what for.
-TYPED_TEXT_ROUTES = {**checkin.typed_text_routes(), **reminders.typed_text_routes()}
+TYPED_TEXT_ROUTES = {**checkin.typed_text_routes(), **reminders.typed_text_routes(), **sessions.typed_text_routes()}
 
 # Commands shown in Telegram's menu, with their description's key in content/<lang>/ui/.
 PATIENT_COMMANDS = [
-    "start", "menu", "sos", "checkin", "history", "reminders", "contact", "help", "privacy", "mydata", "delete", "stop", "language",
+    "start", "menu", "sos", "checkin", "history", "report", "reminders", "contact", "help", "privacy", "mydata",
+    "delete", "stop", "language",
 ]
 
 
@@ -102,6 +111,8 @@ def build_application(services: Services) -> Application:
 
     # One periodic job sends the daily prompts that are due (read from SQLite).
     reminders.schedule(application, services)
+    # ...and one the weekly PEG checks that are due.
+    peg.schedule(application, services)
     return application
 
 

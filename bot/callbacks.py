@@ -34,6 +34,14 @@ def sources(topic_id: str, page_id: str) -> str:
 
 SOURCES_PATTERN = rf"^src:({ID}):({ID})$"
 
+
+def topic_sources(topic_id: str) -> str:
+    """Every source of a topic, from the topic's own screen."""
+    return f"srt:{topic_id}"
+
+
+TOPIC_SOURCES_PATTERN = rf"^srt:({ID})$"
+
 # The screening questionnaire keeps its answers so far in the data: "sc:yn" means the
 # first answer was yes, the second no, and the third question is next. "sc" is its intro.
 SCREENING_INTRO = "sc"
@@ -180,3 +188,79 @@ def language_chosen(code: str) -> str:
 
 
 LANGUAGE_CHOSEN_PATTERN = r"^lang:([a-z]{2,3}(?:_[A-Za-z0-9]{2,8})?)$"
+
+# Pain report, chart periods, treatment sessions, weekly PEG (issue 12) ----------------------
+
+CHART_PERIODS = (7, 30, 90)
+
+
+def history_period(days: int) -> str:
+    return f"hist:{days}"
+
+
+HISTORY_PERIOD_PATTERN = r"^hist:(7|30|90)$"
+
+# Sessions: "ses" opens the choice of treatment; "ses:k:tms" asks the day; "ses:d:tms:20261201"
+# notes it on that date (the date rides in the data, so an old button never means a new
+# day); "ses:d:tms:type" waits for a typed date; "ses:rm:12" removes a mistaken one.
+SESSIONS = "ses"
+SESSIONS_PATTERN = r"^ses$"
+
+
+def session_kind(kind: str) -> str:
+    return f"ses:k:{kind}"
+
+
+SESSION_KIND_PATTERN = r"^ses:k:(tms|ketamine)$"
+
+
+def session_day(kind: str, day: str) -> str:
+    """`day` is YYYYMMDD, or "type" to type a date."""
+    return f"ses:d:{kind}:{day}"
+
+
+SESSION_DAY_PATTERN = r"^ses:d:(tms|ketamine):(\d{8}|type)$"
+
+
+def session_remove(session_id: int) -> str:
+    return f"ses:rm:{session_id}"
+
+
+SESSION_REMOVE_PATTERN = r"^ses:rm:(\d{1,12})$"
+
+# Weekly PEG: the setting ("peg", "peg:on", "peg:off", "peg:now"), then the three answers.
+# The first answer is keyed by its message (like a check-in score); the later ones carry
+# the answer's id, checked to be the tapper's own.
+PEG = "peg"
+PEG_SETTING_PATTERN = r"^peg(?::(on|off|now))?$"
+
+
+def peg_first(value: int) -> str:
+    return f"peg:1:{value}"
+
+
+PEG_FIRST_PATTERN = r"^peg:1:(10|[0-9])$"
+
+
+def peg_next(step: int, answer_id: int, value: int) -> str:
+    return f"peg:{step}:{answer_id}:{value}"
+
+
+PEG_NEXT_PATTERN = r"^peg:([23]):(\d{1,12}):(10|[0-9])$"
+
+# /report: "rep:30:0" makes the 30-day report without notes; "rep:o:1" shows the choice
+# again with the notes switched on (nothing is made until a period is tapped).
+
+
+def report(days: int, notes: bool) -> str:
+    return f"rep:{days}:{int(notes)}"
+
+
+REPORT_PATTERN = r"^rep:(30|90):([01])$"
+
+
+def report_options(notes: bool) -> str:
+    return f"rep:o:{int(notes)}"
+
+
+REPORT_OPTIONS_PATTERN = r"^rep:o:([01])$"

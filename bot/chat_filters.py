@@ -21,3 +21,10 @@ class AwaitingInput(filters.MessageFilter):
         storage = self.services.storage
         user = message.from_user
         return storage is not None and user is not None and storage.is_awaiting(self.purpose, user.id)
+
+
+def in_private_chat(update) -> bool:
+    """For button handlers (CallbackQueryHandler has no filters; see bot.staff.Guarded): a
+    tap on health data is answered only in a private chat, never in a group."""
+    chat = getattr(update, "effective_chat", None)
+    return chat is not None and chat.type == "private"

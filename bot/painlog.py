@@ -161,3 +161,116 @@ def rolling_average(scores: list[Score], days: int = 7) -> list[tuple[datetime, 
             start += 1
         result.append((score.at, total / (index - start + 1)))
     return result
+
+
+# -- a course of treatment ----------------------------------------------------------------
+# The issue asks to compare the week before the first session with the last week, and to
+# cite the IMMPACT group's thresholds as theirs (Dworkin RH et al., J Pain 2008;9:105-121:
+# a fall of about 30% is a moderately important change, about 50% a substantial one). The
+# bot reports the figures; what they mean for a patient is for the clinic to say.
+IMMPACT_MODERATE = 0.30
+IMMPACT_SUBSTANTIAL = 0.50
+
+
+@dataclass(frozen=True)
+class CourseChange:
+    first_session: date
+    before: float          # average of the check-ins in the 7 days before the first session
+    before_count: int
+    last: float            # average of the check-ins in the last 7 days
+    last_count: int
+
+    @property
+    def points(self) -> float:
+        """After minus before: negative when pain is lower now."""
+        return self.last - self.before
+
+    @property
+    def percent(self) -> float | None:
+        """The change as a per cent of the average before; None when that was 0."""
+        if self.before == 0:
+            return None
+        return 100 * (self.last - self.before) / self.before
+
+
+def course_change(scores: list[Score], first_session: date | None, zone: ZoneInfo, now: datetime) -> CourseChange | None:
+    """The 7 local days before the first session against the last 7 days (by `now`).
+
+    None without a session, without check-ins in either week, or while the two weeks
+    overlap (the first session was less than 7 days ago): there is nothing fair to compare.
+    """
+    if first_session is None:
+        return None
+    session_start = datetime.combine(first_session, time(0, 0), tzinfo=zone).astimezone(timezone.utc)
+    before_start = session_start - timedelta(days=7)
+    last_start = now - timedelta(days=7)
+    if last_start < session_start:
+        return None
+    before = [score.pain for score in scores if before_start <= score.at < session_start]
+    # The same 7 days as the history's "Last 7 days" line (period_stats), edges included.
+    last = [score.pain for score in scores if last_start <= score.at <= now]
+    if not before or not last:
+        return None
+    return CourseChange(first_session, mean(before), len(before), mean(last), len(last))
+
+
+def peg_score(pain: int, enjoyment: int, activity: int) -> float:
+    """The PEG score: the mean of its three 0-10 items (Krebs EE et al., J Gen Intern Med
+    2009;24:733-738)."""
+    return (pain + enjoyment + activity) / 3
+
+
+@dataclass(frozen=True)
+class WeekSummary:
+    start: date            # the first local day of the week (weeks end on the report's last day)
+    end: date
+    checkins: int
+    pain: float | None
+    interference: float | None
+
+
+def weekly_summaries(
+    days: list[tuple[date, int, int | None]], first: date, last: date
+) -> list[WeekSummary]:
+    """Average pain and interference per 7-day week from `first` to `last` (local dates),
+    the last week ending on `last`; `days` holds (local date, pain, interference or None)."""
+    weeks = []
+    end = last
+    while end >= first:
+        start = max(first, end - timedelta(days=6))
+        chosen = [(pain, interference) for day, pain, interference in days if start <= day <= end]
+        interferences = [interference for _, interference in chosen if interference is not None]
+        weeks.append(WeekSummary(
+            start, end, len(chosen),
+            mean(pain for pain, _ in chosen) if chosen else None,
+            mean(interferences) if interferences else None,
+        ))
+        end = start - timedelta(days=1)
+    return list(reversed(weeks))
+
+
+def parse_day(text: str, today: date, month_names: dict[int, list[str]]) -> date | None:
+    """A date a patient typed: "2026-11-30", "30 Nov", "Nov 30", "30 November"; None if it
+    is not one, or is in the future, or more than a year ago. `month_names` maps 1-12 to
+    the names (full and short, any case) in the patient's language, from Babel."""
+    cleaned = text.strip().lower().replace(",", " ").replace(".", " ")
+    if match := re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", cleaned):
+        year, month, day = (int(part) for part in match.groups())
+    else:
+        words = cleaned.split()
+        names = {name.lower().rstrip("."): number for number, all_names in month_names.items() for name in all_names}
+        numbers = [word for word in words if word.isdigit()]
+        months = [names[word] for word in words if word in names]
+        if len(words) not in (2, 3) or len(months) != 1 or not numbers:
+            return None
+        month, day = months[0], int(numbers[0])
+        year = int(numbers[1]) if len(numbers) > 1 else today.year
+        if len(numbers) == 1 and (month, day) > (today.month, today.day):
+            year -= 1  # "30 Dec" typed on 2 Jan means last December
+    try:
+        result = date(year, month, day)
+    except ValueError:
+        return None
+    if result > today or result < today - timedelta(days=366):
+        return None
+    return result

@@ -25,6 +25,7 @@ from bot.safety import help_button
 from bot.painlog import Score, pain_alert, period_stats
 from bot.screens import Button, Screen, answer_query, send, show
 from bot.services import Services, language, patient_zone, services
+from bot.session_buttons import today_row as session_today_row
 from bot.storage import Checkin
 
 # The optional steps in the order they are asked: (callback letter, storage column).
@@ -90,7 +91,9 @@ def summary_screen(
         lines.append(lang.text("checkin.week_average", average=lang.number(week.average, 1), count=week.count))
     if reason := alert_reason(checkin, earlier):
         lines.append(f"{lang.text(f'checkin.alert_{reason}')} {lang.text('checkin.alert')}")
-    rows = ((Button(lang.label("checkin.history"), callbacks.HISTORY),), back_to_menu_row(lang))
+    # The optional last item: a treatment session today, one tap (flows/sessions.py).
+    session_row = session_today_row(lang, checkin.created_at.astimezone(zone).date())
+    rows = (session_row, (Button(lang.label("checkin.history"), callbacks.HISTORY),), back_to_menu_row(lang))
     if offer_reminder:
         lines.append(lang.text("checkin.offer_reminder"))
         rows = ((Button(lang.label("checkin.set_reminder"), callbacks.REMINDERS),),) + rows

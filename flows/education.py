@@ -49,7 +49,8 @@ def _footer(lang: Language, topic: Topic) -> str:
 
 def topic_screen(lang: Language, topic: Topic) -> Screen:
     rows = [(Button(page.button, callbacks.page(topic.id, page.id)),) for page in topic.pages]
-    rows.append(back_to_menu_row(lang))
+    # Sources and the way back on the topic's own screen too, not only on its pages.
+    rows.append((Button(lang.label("buttons.sources"), callbacks.topic_sources(topic.id)),) + back_to_menu_row(lang))
     text = f"{lang.text('topic.heading', title=topic.title)}\n\n{lang.render(topic.intro)}\n\n{_footer(lang, topic)}"
     return Screen(text, tuple(rows), origin=topic.where)
 
@@ -93,10 +94,21 @@ def sources_screen(lang: Language, topic: Topic, page: Page) -> Screen:
     return Screen("\n\n".join(lines), rows, origin=page.where)
 
 
+def topic_sources_screen(lang: Language, topic: Topic) -> Screen:
+    """Every source the topic's pages cite, in the order the topic lists them."""
+    lines = [lang.text("sources.heading", page=topic.title)]
+    for source in topic.sources.values():
+        lines.append(lang.text("sources.item", cite=source.cite, url=source.url))
+    lines.append(lang.text("sources.reviewed", reviewed=topic.reviewed.isoformat()))
+    rows = ((Button(lang.label("buttons.back_to_topic", title=topic.title), callbacks.topic(topic.id)),) + back_to_menu_row(lang),)
+    return Screen("\n\n".join(lines), rows, origin=topic.where)
+
+
 def screens(lang: Language):
     """Every screen this flow can show, for `python -m bot check`."""
     for topic in lang.topics.values():
         yield topic_screen(lang, topic)
+        yield topic_sources_screen(lang, topic)
         for page in topic.pages:
             for part in range(len(split_screens(lang.render(page.text)))):
                 yield page_screen(lang, topic, page, part)
@@ -146,6 +158,16 @@ async def sources_tapped(update: Update, context: CallbackContext) -> None:
     await show(update, sources_screen(lang, topic, page))
 
 
+async def topic_sources_tapped(update: Update, context: CallbackContext) -> None:
+    lang = language(context, update.effective_user)
+    topic = lang.topics.get(context.match.group(1))
+    if topic is None:
+        await _out_of_date(update, lang)
+        return
+    await answer_query(update)
+    await show(update, topic_sources_screen(lang, topic))
+
+
 async def deep_link(update: Update, context: CallbackContext) -> None:
     """`/start tms`: a clinic's poster link opens the topic directly."""
     lang = language(context, update.effective_user)
@@ -162,4 +184,5 @@ def handlers(services: Services) -> list:
         CallbackQueryHandler(topic_tapped, pattern=callbacks.TOPIC_PATTERN),
         CallbackQueryHandler(page_tapped, pattern=callbacks.PAGE_PATTERN),
         CallbackQueryHandler(sources_tapped, pattern=callbacks.SOURCES_PATTERN),
+        CallbackQueryHandler(topic_sources_tapped, pattern=callbacks.TOPIC_SOURCES_PATTERN),
     ]

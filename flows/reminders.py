@@ -31,6 +31,7 @@ from bot.content import Language
 from bot.logs import pseudonymous
 from bot.menu import back_to_menu_row
 from bot.pain_scale import score_rows
+from bot.peg_button import peg_setting_button
 from bot.painlog import SNOOZE, decide_reminder, next_occurrence, parse_local_time
 from bot.safety import answered_by_safety_net
 from bot.screens import Button, Screen, answer_query, send, show
@@ -63,12 +64,14 @@ def time_rows(lang: Language) -> tuple[tuple[Button, ...], ...]:
     return (tuple(presets[:3]), tuple(presets[3:]), (Button(lang.label("reminders.type_time"), callbacks.reminder_time("type")),))
 
 
-def settings_screen(lang: Language, reminder: Reminder | None, opted_out: bool) -> Screen:
+def settings_screen(lang: Language, reminder: Reminder | None, opted_out: bool, peg_on: bool = False) -> Screen:
     if opted_out:
         rows = ((Button(lang.label("reminders.turn_back_on"), callbacks.RESUME_MESSAGES),), back_to_menu_row(lang))
         return Screen(lang.text("reminders.stopped"), rows)
+    # The weekly PEG check is its own setting (flows/peg.py); this is its way in.
+    peg_row = (peg_setting_button(lang, peg_on),)
     if reminder is None:
-        return Screen(lang.text("reminders.none"), time_rows(lang) + (back_to_menu_row(lang),))
+        return Screen(lang.text("reminders.none"), time_rows(lang) + (peg_row, back_to_menu_row(lang)))
     status_key = "reminders.status_paused" if reminder.paused else "reminders.status_on"
     text = lang.text(status_key, time=reminder.local_time, zone=zone_label(reminder.timezone))
     pause = (
@@ -77,6 +80,7 @@ def settings_screen(lang: Language, reminder: Reminder | None, opted_out: bool) 
     rows = (
         (Button(lang.label("reminders.change_time"), "rm:time"), Button(lang.label("reminders.change_zone"), callbacks.reminder_zone("menu"))),
         (pause, Button(lang.label("reminders.turn_off"), "rm:off")),
+        peg_row,
         back_to_menu_row(lang),
     )
     return Screen(text, rows)
@@ -165,7 +169,8 @@ def schedule(application: Application, shared: Services) -> None:
 async def _current_settings(context: CallbackContext, user_id: int, lang: Language) -> Screen:
     storage = services(context).db()
     patient = await storage.patient(user_id)
-    return settings_screen(lang, await storage.reminder(user_id), bool(patient and patient.opted_out))
+    peg_on = await storage.peg_next_due(user_id) is not None
+    return settings_screen(lang, await storage.reminder(user_id), bool(patient and patient.opted_out), peg_on)
 
 
 async def reminders_opened(update: Update, context: CallbackContext) -> None:

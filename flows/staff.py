@@ -174,7 +174,7 @@ def audit_screen(lang: Language, used: Services, entries) -> Screen:
         return _screen(lang, "audit.empty")
     lines = [lang.text("audit.heading", count=len(entries))]
     for entry in entries:
-        what = lang.text(f"audit.{entry.action}", subject=entry.subject, amount=entry.amount)
+        what = lang.text(f"audit.{entry.action}", subject=entry.subject, amount=entry.amount, pseudonym=entry.pseudonym or "")
         key = "audit.line" if entry.staff_name else "audit.line_unnamed"
         lines.append(
             lang.text(key, when=clinic_time(entry.at, used), staff_name=entry.staff_name, staff_id=entry.staff_id, what=Html(what))
@@ -542,6 +542,17 @@ async def export_command(update: Update, context: CallbackContext) -> None:
         summary_file, filename=lang.label("export.summary_file", date=today),
         caption=lang.text("export.summary_caption"), parse_mode=ParseMode.HTML,
     )
+    # Treatment sessions the patients noted (issue 12), one row each.
+    if sessions := await storage.exported_sessions():
+        names = {row.user_id: row.first_name for row in patients}
+        await chat.send_document(
+            export.csv_bytes(
+                columns("patient", "first_name", "session_kind", "session_day"),
+                (who(user_id, names.get(user_id, "")) + [kind, day] for user_id, kind, day in sessions),
+            ),
+            filename=lang.label("export.sessions_file", date=today),
+            caption=lang.text("export.sessions_caption", rows=len(sessions)), parse_mode=ParseMode.HTML,
+        )
     await storage.record_export(update.effective_user.id, len(checkins), used.clock())
     log.info("export of %s check-ins sent to staff %s", len(checkins), update.effective_user.id)
 

@@ -40,6 +40,7 @@ _pipelines: list[ChatOrderedProcessor] = []
 @contextlib.asynccontextmanager
 async def running_bot(application: Application) -> AsyncIterator[Application]:
     """`bot.app.running`, telling the test client whose pipeline to watch."""
+    # `watching` is a plain (not async) context manager, so it cannot share the async with.
     async with running(application) as started:
         with watching(started):
             yield started

@@ -40,7 +40,7 @@ async def test_nothing_is_stored_before_consent(patient: TelegramUser, services)
 async def test_consent_keeps_its_time_and_notice_version(patient: TelegramUser, services, clock) -> None:
     await join(patient)
     (consent,) = rows(services, "SELECT * FROM consents WHERE user_id = 1001")
-    assert consent["notice_version"] == "2 (2026-11-21)"
+    assert consent["notice_version"] == "3 (2026-12-01)"
     assert consent["consented_at"] == "2026-11-21T17:00:00Z"
     assert patient.buttons()[:6] == SCORES_ROW
 

@@ -114,8 +114,13 @@ async def test_next_and_previous_walk_a_topic_in_order(patient: TelegramUser, se
 async def test_a_deep_link_opens_its_topic(patient: TelegramUser) -> None:
     await patient.send("/start ketamine")
     assert "Ketamine" in patient.last.text
-    assert "📚 Sources" not in patient.buttons()  # the topic's own screen: its pages as buttons
+    # The topic's own screen: its pages as buttons, then its sources and the way back.
+    assert "📚 Sources" in patient.buttons()
     assert "🏠 Main menu" in patient.buttons()
+    await patient.click("📚 Sources")
+    assert "Sources for “Ketamine" in patient.last.text
+    await patient.click("⬅ Ketamine")
+    assert "📚 Sources" in patient.buttons()
 
 
 async def test_an_unknown_deep_link_says_so_and_shows_the_menu(patient: TelegramUser) -> None:

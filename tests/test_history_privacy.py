@@ -61,7 +61,7 @@ async def test_history_figures_change_note_and_chart(patient: TelegramUser, cloc
     assert "from 7.0 in your first week to 4.0" in text
     photo = next(message for message in reversed(patient.messages) if message.kind == "photo")
     width, height = png_size(photo.file)
-    assert (width, height) == (800, 450)
+    assert (width, height) == (1080, 1120)  # phone width, a little taller than wide
     assert len(photo.file) > 10_000  # a drawn chart, not an empty canvas
 
 
@@ -90,7 +90,7 @@ async def test_mydata_sends_everything_stored(patient: TelegramUser, clock) -> N
         lines = list(csv.reader(io.StringIO(block)))
         blocks[lines[0][0]] = [dict(zip(lines[1], line)) for line in lines[2:]]
     assert blocks["# patients"][0]["first_name"] == "Ann"
-    assert blocks["# consents"][0]["notice_version"] == "2 (2026-11-21)"
+    assert blocks["# consents"][0]["notice_version"] == "3 (2026-12-01)"
     assert [row["pain"] for row in blocks["# checkins"]] == ["6", "3"]
     assert blocks["# checkins"][0]["created_at_local"] == "2026-11-21 09:00"
     assert blocks["# reminders"][0]["local_time"] == "08:00"

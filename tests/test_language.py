@@ -10,11 +10,10 @@ import csv
 import io
 import sqlite3
 from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
-from matplotlib.dates import date2num
 
-from bot.chart import day_formatter
 from bot.check import placeholders_for
 from bot.config import load_settings
 from bot.content import has_errors, load_content
@@ -182,10 +181,24 @@ def test_numbers_and_dates_come_from_babel(services) -> None:
     assert spanish.day_time(moment) == "sáb 21 de nov, 17:05"
 
 
-def test_the_charts_days_are_named_in_the_patients_language() -> None:
-    tick = date2num(datetime(2026, 11, 21, 12, tzinfo=timezone.utc) - timedelta(hours=0))
-    assert day_formatter("es")(tick, 0) == "21 nov"
-    assert day_formatter("en")(tick, 0) == "Nov 21"
+def test_the_charts_days_are_named_in_the_patients_language(services) -> None:
+    """The chart's day labels come from Babel in the patient's language, patterns from content."""
+    from matplotlib.figure import Figure
+
+    from bot.chart import chart_labels, draw_pain_chart
+    from bot.painlog import Score
+
+    scores = [Score(datetime(2026, 11, 21, 12, tzinfo=timezone.utc), 5)]
+
+    def day_labels(code: str) -> list[str]:
+        lang = services.content.languages[code]
+        axes = Figure().add_subplot()
+        draw_pain_chart(axes, scores, ZoneInfo("UTC"), chart_labels(lang, 7), first=date(2026, 11, 15),
+                        last=date(2026, 11, 21), locale=code)
+        return [label.get_text() for label in axes.get_xticklabels()]
+
+    assert day_labels("en")[-1] == "Sat 21 Nov"
+    assert day_labels("es")[-1] == "sáb 21 nov"
 
 
 async def test_the_choice_survives_a_restart(standin, services) -> None:

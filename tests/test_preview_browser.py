@@ -370,10 +370,43 @@ def test_a_check_in_and_the_history_chart(page, preview, lang) -> None:
     type_and_send(page, "/history")
     chart = page.locator(".photo img").last
     expect(chart).to_be_visible()
-    assert chart.evaluate("img => img.complete && img.naturalWidth") == 800
+    assert chart.evaluate("img => img.complete && img.naturalWidth") == 1080  # phone width
     expect(bot_messages(page).last).to_contain_text("Last 7 days (check-ins: 1): average 6.0/10")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "preview-history.png"))
+
+
+def test_sending_scrolls_to_the_bottom_and_the_toast_leaves_the_buttons_free(page, preview, lang) -> None:
+    from playwright.sync_api import expect
+
+    open_chat(page, preview, CARMEN)
+    messages = page.locator("#messages")
+    for _ in range(3):  # long answers, more than a window of them
+        messages.evaluate("box => { box.scrollTop = 0; }")  # reading old messages, then sending
+        type_and_send(page, "/help")
+        expect(bot_messages(page).last).to_contain_text("What I can do")
+        page.wait_for_function(
+            "() => { const box = document.getElementById('messages');"
+            " return box.scrollHeight - box.scrollTop - box.clientHeight < 5; }"
+        )
+    assert messages.evaluate("box => box.scrollHeight > box.clientHeight")  # there was something to scroll
+
+    type_and_send(page, "/checkin")
+    expect(bot_messages(page).last).not_to_contain_text("What I can do")  # the answer is there
+    consent = bot_messages(page).last.get_by_role("button", name=lang.label("checkin.consent_yes"))
+    if consent.count():
+        consent.click()
+    bot_messages(page).last.get_by_role("button", name="7", exact=True).click()
+    toast = page.locator("#toast.shown")
+    expect(toast).to_contain_text(lang.label("checkin.saved_toast", pain=7))
+    shown = toast.bounding_box()
+    for button in bot_messages(page).last.get_by_role("button").all():
+        box = button.bounding_box()
+        apart = (shown["y"] + shown["height"] <= box["y"] or box["y"] + box["height"] <= shown["y"]
+                 or shown["x"] + shown["width"] <= box["x"] or box["x"] + box["width"] <= shown["x"])
+        assert apart, f"the toast covers the button {button.inner_text()!r}"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "preview-toast.png"))
 
 
 def test_a_call_back_request_arrives_in_the_staff_chat(page, preview, lang) -> None:

@@ -29,7 +29,7 @@ async def test_the_bot_process_runs_answers_and_stops_cleanly(standin, env, tmp_
         # post_init registers the command menu and the descriptions before polling starts.
         await standin.wait_for(lambda: any(call.method == "getUpdates" for call in standin.calls), timeout=30)
         names = [command["command"] for command in standin.commands_for()]
-        assert names == ["start", "menu", "sos", "checkin", "history", "reminders", "contact", "help", "privacy", "mydata", "delete", "stop", "language"]
+        assert names == ["start", "menu", "sos", "checkin", "history", "report", "reminders", "contact", "help", "privacy", "mydata", "delete", "stop", "language"]
         assert any(call.method == "setMyDescription" for call in standin.calls)
         assert any(call.method == "setMyShortDescription" for call in standin.calls)
 

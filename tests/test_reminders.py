@@ -208,7 +208,8 @@ async def test_the_reminder_job_is_one_job_however_many_patients(patient, bot, c
         await other.click("✅ I agree, start my check-ins")
         await other.send("/reminders")
         await other.click("09:00")
-    assert len(bot.job_queue.jobs()) == 1
+    # One job per kind of message (daily prompts, weekly PEG checks), never one per patient.
+    assert sorted(job.name for job in bot.job_queue.jobs()) == ["daily prompts", "weekly PEG"]
     await tick_at(bot, clock, la("2026-11-21T09:00") + timedelta(seconds=30))
     assert len([call for call in patient.standin.calls if call.method == "sendMessage" and PROMPT in str(call.params.get("text"))]) == 11
 

@@ -17,7 +17,10 @@ from bot.storage.inbox import InboxQueries, PendingUpdate
 from bot.storage.checkins import CHECKIN_ITEMS, Checkin, CheckinQueries
 from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION
 from bot.storage.patients import Patient, PatientQueries
+from bot.storage.peg import PEG_ITEMS, PegAnswer, PegQueries
 from bot.storage.reminders import Reminder, ReminderQueries
+from bot.storage.reports import ReportQueries
+from bot.storage.sessions import SESSION_KINDS, SessionQueries, TreatmentSession
 from bot.storage.staff_reports import AuditEntry, ExportedCheckin, ExportedPatient, StaffReportQueries, StaffStats
 
 
@@ -30,6 +33,9 @@ class Storage(
     CallbackRequestQueries,
     StaffReportQueries,
     InboxQueries,
+    SessionQueries,
+    PegQueries,
+    ReportQueries,
     StorageBase,
 ):
     """The bot's storage: every feature's queries over the one shared connection."""
@@ -40,4 +46,5 @@ __all__ = [
     "AuditEntry", "Broadcast", "BroadcastReport", "CallbackRequest", "Checkin", "ExportedCheckin",
     "ExportedPatient", "OutboxItem", "Patient", "PendingUpdate", "Reminder", "StaffStats", "Storage",
     "from_utc_text", "prepare_file", "utc_text",
+    "PEG_ITEMS", "SESSION_KINDS", "PegAnswer", "TreatmentSession",
 ]

@@ -167,6 +167,51 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (broadcast_id, language)
     ) STRICT, WITHOUT ROWID;
     """,
+    # 6: treatment sessions a patient notes (TMS, ketamine), the weekly PEG check (its
+    # opt-in and its answers), and /report in the audit log. SQLite cannot change a CHECK,
+    # so audit_log is rebuilt with 'report' among its actions and a `pseudonym` column (the
+    # export id of the patient a staff report was about: never the Telegram id, so the
+    # audit says nothing about a patient who later erased their data).
+    """
+    CREATE TABLE treatment_sessions (
+        id        INTEGER PRIMARY KEY,
+        user_id   INTEGER NOT NULL REFERENCES patients (user_id) ON DELETE CASCADE,
+        kind      TEXT NOT NULL CHECK (kind IN ('tms', 'ketamine')),
+        day       TEXT NOT NULL,                  -- the patient's local date, YYYY-MM-DD
+        noted_at  TEXT NOT NULL,                  -- UTC, when the patient noted it
+        UNIQUE (user_id, kind, day)               -- a double tap notes it once
+    ) STRICT;
+    CREATE TABLE peg_settings (
+        user_id   INTEGER PRIMARY KEY REFERENCES patients (user_id) ON DELETE CASCADE,
+        next_due  TEXT NOT NULL                   -- UTC time of the next weekly PEG
+    ) STRICT;
+    CREATE INDEX peg_due ON peg_settings (next_due);
+    CREATE TABLE peg_answers (
+        id         INTEGER PRIMARY KEY,
+        user_id    INTEGER NOT NULL REFERENCES patients (user_id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,                 -- UTC, the first answer
+        pain       INTEGER NOT NULL CHECK (pain BETWEEN 0 AND 10),
+        enjoyment  INTEGER CHECK (enjoyment BETWEEN 0 AND 10),
+        activity   INTEGER CHECK (activity BETWEEN 0 AND 10),
+        message_id INTEGER NOT NULL,              -- a second tap on one message updates
+        UNIQUE (user_id, message_id)
+    ) STRICT;
+    CREATE INDEX peg_answers_by_patient ON peg_answers (user_id, created_at);
+    CREATE TABLE audit_log_new (
+        id        INTEGER PRIMARY KEY,
+        at        TEXT NOT NULL,
+        staff_id  INTEGER NOT NULL,
+        action    TEXT NOT NULL CHECK (action IN
+                      ('broadcast_sent', 'broadcast_cancelled', 'export', 'callback_handled', 'report')),
+        subject   INTEGER,
+        amount    INTEGER,                        -- ...or the days a report covers
+        pseudonym TEXT                            -- a report's patient, as /export names them
+    ) STRICT;
+    INSERT INTO audit_log_new (id, at, staff_id, action, subject, amount)
+        SELECT id, at, staff_id, action, subject, amount FROM audit_log;
+    DROP TABLE audit_log;
+    ALTER TABLE audit_log_new RENAME TO audit_log;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -32,6 +32,7 @@ class AuditEntry:
     action: str
     subject: int | None
     amount: int | None
+    pseudonym: str | None = None  # a staff report's patient, as /export names them
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ class StaffReportQueries(StorageBase):
         """The newest entries first, with the staff member's first name where known."""
         async with self._db.execute(
             """
-            SELECT a.at, a.staff_id, coalesce(p.first_name, ''), a.action, a.subject, a.amount
+            SELECT a.at, a.staff_id, coalesce(p.first_name, ''), a.action, a.subject, a.amount, a.pseudonym
             FROM audit_log a LEFT JOIN patients p ON p.user_id = a.staff_id
             ORDER BY a.id DESC LIMIT ?
             """,

@@ -20,6 +20,9 @@ const view = {
   poll: null, // AbortController of the running long poll
   keyboardOpen: false,
   keyboardKey: "",
+  // After the persona sends something, the chat follows the bottom (as Telegram does) until
+  // the operator scrolls up: the bot's answer, and a photo that loads late, stay in view.
+  follow: false,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -183,9 +186,20 @@ function renderMessages(switched) {
   const empty = messages.length === 0;
   $("empty-chat").hidden = !(empty && view.chat.kind === "private" && view.chat.user);
   $("bot-description").textContent = view.chat.description || "";
-  if (switched || (added && nearBottom) || (added && messages.at(-1).out)) {
-    box.scrollTop = box.scrollHeight;
+  if (switched || view.follow || (added && nearBottom) || (added && messages.at(-1).out)) {
+    scrollToBottom();
   }
+}
+
+function scrollToBottom() {
+  const box = $("messages");
+  box.scrollTop = box.scrollHeight;
+}
+
+// The persona sent something: show the bottom now and keep it shown while answers arrive.
+function followBottom() {
+  view.follow = true;
+  scrollToBottom();
 }
 
 function replaceKeepingFocus(oldNode, newNode) {
@@ -232,6 +246,8 @@ function attachment(message) {
     if (file && file.url) {
       const { width, height } = message.photo || {};
       const img = el("img", { src: file.url, alt: message.text ? "Photo" : "Photo from the bot", loading: "lazy" });
+      // A chart arrives before its bytes: once it has its height, keep the bottom in view.
+      img.addEventListener("load", () => { if (view.follow) scrollToBottom(); });
       if (width && height) {
         img.width = width;
         img.height = height;
@@ -548,18 +564,23 @@ function closePopups(returnFocusTo) {
 
 async function sendText(text) {
   if (!view.chat || !view.chat.user) return;
+  followBottom();
   await post("/api/send", { chat: view.chatId, text });
   refresh();
 }
 
 async function share(kind) {
   closePopups();
+  followBottom();
   await post("/api/share", { chat: view.chatId, kind });
   refresh();
 }
 
 async function tap(messageId, data, button) {
   button.classList.add("pending");
+  // A tap on the newest message follows its answer; a tap on an old one leaves the view be.
+  const box = $("messages");
+  if (box.scrollHeight - box.scrollTop - box.clientHeight < 80) view.follow = true;
   try {
     const answer = await post("/api/tap", { chat: view.chatId, message: messageId, data });
     if (!answer.answered) {
@@ -625,7 +646,8 @@ async function moveClock(body) {
 }
 
 function renderContent(status) {
-  const checked = new Date(status.checked_at).toLocaleTimeString();
+  // The bot's time zone, like every other time on the page.
+  const checked = new Date(status.checked_at).toLocaleTimeString([], { timeZone: view.clock ? view.clock.timezone : undefined });
   const warnings = status.problems.filter((problem) => problem.warning).length;
   const errors = status.problems.length - warnings;
   $("content-status").textContent = status.ok
@@ -697,6 +719,11 @@ document.addEventListener("DOMContentLoaded", () => {
     sendText(text);
   });
   $("start-button").addEventListener("click", () => sendText("/start"));
+  // Scrolling up to read stops following the bottom; scrolling back down resumes it.
+  $("messages").addEventListener("scroll", () => {
+    const box = $("messages");
+    view.follow = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+  }, { passive: true });
   $("menu-button").addEventListener("click", () => togglePopup("command-menu", "menu-button"));
   $("attach-button").addEventListener("click", () => togglePopup("attach-menu", "attach-button"));
   for (const button of document.querySelectorAll("[data-share]")) {
