@@ -131,7 +131,10 @@ async def post_init(application: Application) -> None:
 
 
 async def _say_tap_again(update: Update, services: Services) -> None:
-    lang = services.content.language(getattr(update.effective_user, "language_code", None))
+    """In the patient's stored language (their /language choice), else Telegram's."""
+    user = update.effective_user
+    patient = await services.db().patient(user.id) if user is not None else None
+    lang = services.content.language((patient.language if patient else None) or getattr(user, "language_code", None))
     await pipeline.say_tap_again(update, lang.text("error.stale_update"))
 
 
