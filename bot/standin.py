@@ -788,6 +788,23 @@ class BotApiStandIn:
     def in_outage(self) -> bool:
         return self._outage is not None
 
+    def replay(self, update_id: int) -> None:
+        """Telegram delivers an update again: the getUpdates that would have confirmed it
+        never arrived (the bot died first). The next poll without a higher offset gets it."""
+        for call in reversed(self.calls):
+            if call.method != "getUpdates" or not call.ok:
+                continue
+            for update in call.result or []:
+                if update["update_id"] != update_id:
+                    continue
+                if all(queued["update_id"] != update_id for queued in self._updates):
+                    self._updates.append(copy.deepcopy(update))
+                    self._updates.sort(key=lambda queued: queued["update_id"])
+                self._confirmed_up_to = min(self._confirmed_up_to, update_id)
+                self._changed.fire()
+                return
+        raise ValueError(f"update {update_id} was never delivered, so it cannot be delivered again")
+
     async def _suffer_outage(self, call: CallRecord, request: web.Request) -> web.Response | None:
         """Fail the call as the current outage says; None lets it through."""
         outage = self._outage

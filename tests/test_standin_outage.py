@@ -130,3 +130,16 @@ async def test_python_telegram_bot_sees_each_mode_as_a_network_failure(standin, 
         await bot.send_message(ANN, "hi")
     assert [m.text for m in standin.chat_log(ANN)] == ["hi"]
     assert standin.errors == []
+
+
+async def test_replay_delivers_a_delivered_update_again(standin, http):
+    standin.push_text(ANN, "once")
+    _, body = await call(http, standin, "getUpdates", timeout=0)
+    [update] = body["result"]
+    _, body = await call(http, standin, "getUpdates", offset=update["update_id"] + 1, timeout=0)
+    assert body["result"] == []  # confirmed
+    standin.replay(update["update_id"])  # ... but the confirmation was lost
+    _, body = await call(http, standin, "getUpdates", timeout=0)
+    assert body["result"] == [update]
+    with pytest.raises(ValueError, match="never delivered"):
+        standin.replay(update["update_id"] + 5)
