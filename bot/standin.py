@@ -811,6 +811,14 @@ class BotApiStandIn:
         if outage is None or call.method.lower() in outage.spare:
             return None
         call.injected = True
+        try:  # which chat it concerns, so a test can follow a conversation through the outage
+            raw, from_form = await self._read_params(request)
+            method = self.spec.canonical(call.method)
+            params = self.spec.coerce(method, raw, from_form) if method else raw
+            call.params = {k: v for k, v in params.items() if not isinstance(v, _Upload)}
+            call.chat_id = self._chat_id_of(method or call.method, params)
+        except ApiError:
+            pass
         if outage.mode == "500":
             return self._outage_answer(call, 500, "Internal Server Error")
         if outage.mode == "close":

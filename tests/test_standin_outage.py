@@ -143,3 +143,9 @@ async def test_replay_delivers_a_delivered_update_again(standin, http):
     assert body["result"] == [update]
     with pytest.raises(ValueError, match="never delivered"):
         standin.replay(update["update_id"] + 5)
+
+
+async def test_a_call_failed_by_an_outage_names_its_chat(standin, http):
+    standin.outage("500")
+    await call(http, standin, "sendMessage", chat_id=ANN, text="x")
+    assert standin.calls[-1].chat_id == ANN and standin.calls[-1].params["text"] == "x"
