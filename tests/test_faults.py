@@ -290,3 +290,23 @@ async def test_after_more_than_ten_minutes_the_patient_is_asked_to_tap_again(sta
     assert query_id in standin.callback_answers  # the spinner is stopped too
     assert rows(database, "SELECT payload FROM inbox WHERE update_id = ?", (update_id,))[0]["payload"] is None
     assert refused(standin) == []
+
+
+async def test_a_note_typed_while_the_answers_fail_gets_its_summary_not_the_fallback(standin, bot, services) -> None:
+    database = services.settings.database
+    add_patients(standin, database, [1001], consented=True)
+    patient = TelegramUser(standin, 1001, first_name="Ann")
+    await patient.send("/checkin")
+    await patient.click_data("ci:p:5")
+    [checkin] = rows(database, "SELECT id FROM checkins WHERE user_id = 1001")
+    await patient.click_data(f"ci:n:{checkin['id']}:t")
+    before = len(patient.messages)
+    standin.outage("500", spare=("getUpdates",))
+    standin.push_text(1001, "a bad night")
+    update_id = standin.last_update_id
+    await standin.wait_for(lambda: any(c.chat_id == 1001 and c.injected for c in standin.calls), 10)
+    standin.end_outage()
+    await wait_until(lambda: finished(update_id), 30, "the note to be handled")
+    answers = [m.text for m in patient.messages[before:]]
+    assert len(answers) == 1 and "Check-in saved" in answers[0], answers
+    assert rows(database, "SELECT note FROM checkins WHERE user_id = 1001")[0]["note"] == "a bad night"
