@@ -788,6 +788,10 @@ class BotApiStandIn:
     def in_outage(self) -> bool:
         return self._outage is not None
 
+    def confirmed(self, update_id: int) -> bool:
+        """Whether the bot has confirmed this update (a getUpdates with a higher offset)."""
+        return update_id < self._confirmed_up_to
+
     def replay(self, update_id: int) -> None:
         """Telegram delivers an update again: the getUpdates that would have confirmed it
         never arrived (the bot died first). The next poll without a higher offset gets it."""

@@ -137,7 +137,8 @@ async def test_replay_delivers_a_delivered_update_again(standin, http):
     _, body = await call(http, standin, "getUpdates", timeout=0)
     [update] = body["result"]
     _, body = await call(http, standin, "getUpdates", offset=update["update_id"] + 1, timeout=0)
-    assert body["result"] == []  # confirmed
+    assert body["result"] == []
+    assert standin.confirmed(update["update_id"])
     standin.replay(update["update_id"])  # ... but the confirmation was lost
     _, body = await call(http, standin, "getUpdates", timeout=0)
     assert body["result"] == [update]
