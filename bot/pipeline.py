@@ -157,8 +157,8 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = chat_key(update)
-        if key is None:
-            await coroutine
+        if key is None:  # no chat to keep in order, but still kept in and finished in the inbox
+            await self._handle(update, coroutine)
             return
         lock = self._chat_locks.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1
