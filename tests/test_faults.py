@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.pipeline import RecentIds
 from bot.standin import BotApiStandIn, RateLimits
 from tests.client import TelegramUser, finished, wait_until
 from tests.conftest import STAFF_CHAT_ID, STAFF_ID, TOKEN
@@ -319,3 +320,30 @@ async def test_a_note_typed_while_the_answers_fail_gets_its_summary_not_the_fall
     answers = [m.text for m in patient.messages[before:]]
     assert len(answers) == 1 and "Check-in saved" in answers[0], answers
     assert rows(database, "SELECT note FROM checkins WHERE user_id = 1001")[0]["note"] == "a bad night"
+
+
+async def test_retries_end_after_ten_minutes_and_free_the_chat(standin, bot, clock) -> None:
+    """An answer that keeps failing is not retried forever: after ten minutes by the bot's
+    clock the patient is asked to tap again, and their next message is handled."""
+    patient = TelegramUser(standin, 1001, first_name="Ann")
+    await patient.send("/start")
+    menu = patient.last
+    standin.outage("500", spare=("getUpdates",))
+    standin.push_callback(1001, menu.message_id, "t:tms")
+    update_id = standin.last_update_id
+    await standin.wait_for(lambda: any(c.chat_id == 1001 and c.injected for c in standin.calls), 10)
+    clock.advance(minutes=11)
+    standin.end_outage()
+    await wait_until(lambda: finished(update_id), 30, "the retried tap to be finished")
+    assert len([m for m in patient.messages if TAP_AGAIN in m.text]) == 1
+    assert "What is TMS?" not in patient.message(menu.message_id).text
+    await patient.send("/help")  # the chat is free again
+    assert not patient.unanswered_taps()
+
+
+def test_the_processor_remembers_only_recent_finished_updates() -> None:
+    recent = RecentIds(3)
+    for update_id in range(1, 6):
+        recent.add(update_id)
+    assert [update_id in recent for update_id in range(1, 6)] == [False, False, True, True, True]
+    assert len(recent) == 3
