@@ -16,6 +16,12 @@
    asked to tap or send it again, in their language.
 4. **After a restart**, the updates left unfinished in the inbox go through the queue again;
    one that Telegram delivers a second time is recognised and skipped.
+5. **Stopping** does not wait for the Bot API: an update still waiting for its chat's turn,
+   or for a retry, is left unfinished in the inbox, for the next start to handle. Only the
+   handlers already running are let finish.
+
+What happens to updates when the bot is SIGKILLed or the API goes away is tested in
+tests/test_faults.py.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,6 +51,11 @@ RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
 MAX_RETRY_DELAY = 10.0
 # Finished marks are kept this long, so an update Telegram sends twice is handled once.
 KEEP_FINISHED = timedelta(days=1)
+# How many finished update ids the processor remembers for observers (the test client):
+# recent ones only, so a bot that runs for months does not grow.
+RECENT_FINISHED = 10_000
+# While waiting to retry, how often to look whether the application is stopping.
+STOP_CHECK_SECONDS = 0.1
 
 
 def chat_key(update: object) -> int | None:
@@ -118,7 +130,7 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         self._waiting: dict[int, int] = {}  # chat -> updates holding or waiting for its lock
         self._retry: set[int] = set()  # update ids whose handling failed for a passing reason
         # Observers of finished updates (the tests' user-side client waits on this).
-        self.finished_ids: set[int] = set()
+        self.finished_ids = RecentIds(RECENT_FINISHED)
         self._finished_signal = asyncio.Event()
 
     def attach(
@@ -145,8 +157,8 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = chat_key(update)
-        if key is None:
-            await coroutine
+        if key is None:  # no chat to keep in order, but still kept in and finished in the inbox
+            await self._handle(update, coroutine)
             return
         lock = self._chat_locks.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1
@@ -170,9 +182,17 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         update_id = update.update_id
         attempt = 0
         while True:
+            if self._stopping():
+                # It waited for its chat's turn (or for a retry) while the bot was asked to
+                # stop: not acted on now, so it stays unfinished for the next start.
+                _close(coroutine)
+                self._retry.discard(update_id)
+                log.info("update %s is left for the next start", update_id)
+                return
             if self._is_stale(update_id):
                 _close(coroutine)
-                await self._say_stale(update)
+                if not await self._say_stale(update):
+                    return  # stopping before the patient could be told: the next start tells them
                 break
             await coroutine
             if update_id not in self._retry:
@@ -182,22 +202,43 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
             attempt += 1
             if attempt == 1:
                 log.debug("update %s could not be answered; it will be handled again", update_id)
-            await asyncio.sleep(delay)
+            if not await self._pause(delay):
+                continue  # stopping: the check at the top leaves it unfinished
             coroutine = self._application.process_update(update)
         await self._finish(update_id)
 
-    async def _say_stale(self, update: Update) -> None:
-        """Tell the patient to tap again; if even that cannot be sent, keep trying for a while."""
-        for delay in (*RETRY_DELAYS, MAX_RETRY_DELAY, MAX_RETRY_DELAY):
+    def _stopping(self) -> bool:
+        """True once Application.stop() began (it clears `running` first)."""
+        return self._application is not None and not self._application.running
+
+    async def _pause(self, seconds: float) -> bool:
+        """Sleep, but wake up if the application is stopping; False if it is."""
+        loop = asyncio.get_running_loop()
+        wake = loop.time() + seconds
+        while not self._stopping():
+            remaining = wake - loop.time()
+            if remaining <= 0:
+                return True
+            await asyncio.sleep(min(remaining, STOP_CHECK_SECONDS))
+        return False
+
+    async def _say_stale(self, update: Update) -> bool:
+        """Tell the patient to tap again; while the Bot API cannot be reached, keep trying.
+        False if the bot began stopping first (the update must then stay unfinished)."""
+        attempt = 0
+        while True:
             try:
                 if self.say_stale is not None:
                     await self.say_stale(update)
-                return
+                return True
             except Exception as error:  # noqa: BLE001 - anything else is not ours to retry
                 if not is_passing(error):
                     log.warning("could not say 'tap again' for update %s: %s", update.update_id, type(error).__name__)
-                    return
-                await asyncio.sleep(delay)
+                    return True
+            delay = RETRY_DELAYS[attempt] if attempt < len(RETRY_DELAYS) else MAX_RETRY_DELAY
+            attempt += 1
+            if not await self._pause(delay):
+                return False
 
     def _is_stale(self, update_id: int) -> bool:
         received = self.queue.received.get(update_id) if self.queue else None
@@ -228,6 +269,29 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
                 pass
 
 
+class RecentIds:
+    """The most recent `size` ids added, for `in` checks; older ones are forgotten."""
+
+    def __init__(self, size: int) -> None:
+        self._order: deque[int] = deque()
+        self._ids: set[int] = set()
+        self._size = size
+
+    def add(self, item: int) -> None:
+        if item in self._ids:
+            return
+        self._order.append(item)
+        self._ids.add(item)
+        if len(self._order) > self._size:
+            self._ids.discard(self._order.popleft())
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
 def _close(coroutine: Awaitable[Any]) -> None:
     close = getattr(coroutine, "close", None)
     if close is not None:
@@ -251,8 +315,14 @@ async def start(application: Application, storage: Storage, clock: Callable[[], 
 
 
 async def say_tap_again(update: Update, text: str) -> None:
-    """The reply to an update that came too late to act on."""
+    """The reply to an update that came too late to act on. A tap's spinner is stopped too,
+    if Telegram still takes an answer to it (it refuses answers to old queries)."""
     chat = update.effective_chat
     if chat is None:
         return
+    if update.callback_query is not None:
+        try:
+            await update.callback_query.answer()
+        except BadRequest:
+            pass  # "query is too old": the spinner has stopped by itself
     await chat.send_message(text, parse_mode=ParseMode.HTML)

@@ -214,6 +214,27 @@ class _Poll:
     superseded: bool = False
 
 
+# The ways an outage can fail calls (BotApiStandIn.outage).
+OUTAGE_MODES = frozenset({"500", "close", "hang"})
+
+
+@dataclass
+class _Outage:
+    mode: str
+    hold: float | None  # "hang": the longest a request is held; None = until the end
+    spare: frozenset[str]  # methods (lower case) that keep working
+    over: asyncio.Event  # set when the outage ends
+
+
+@dataclass
+class OutagePeriod:
+    """One outage, on the stand-in's clock; `end` is None while it lasts."""
+
+    mode: str
+    start: float
+    end: float | None = None
+
+
 # ------------------------------------------------------------------------------------------
 # Small building blocks
 # ------------------------------------------------------------------------------------------
@@ -494,6 +515,9 @@ class BotApiStandIn:
 
         self._rate = _RateLimiter(self.limits, clock)
         self._changed = _Signal()  # fired after every call event and every pushed update
+        # Outages (see "outages" below): the one going on, and every one so far.
+        self._outage: _Outage | None = None
+        self.outages: list[OutagePeriod] = []
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._closing = False
@@ -585,6 +609,10 @@ class BotApiStandIn:
         call = CallRecord(method=method_name, params={}, time=self.clock())
         self.calls.append(call)
         self._changed.fire()
+        if self._outage is not None:
+            failed = await self._suffer_outage(call, request)
+            if failed is not None:
+                return failed
         try:
             if prefix != f"bot{self.token}":
                 raise ApiError(401, "Unauthorized")
@@ -719,6 +747,107 @@ class BotApiStandIn:
                 "chat_id": chat_id,
             }
         )
+
+    # -- outages (fault injection, issue 8) ----------------------------------------------
+    # The Bot API going away for a while, as the bot sees it. While an outage lasts, every
+    # call (getUpdates included, unless spared) fails in one of three ways:
+    #   "500"   answered with 500 Internal Server Error;
+    #   "close" the connection is closed without any answer (recorded with status 0);
+    #   "hang"  the request is held until the outage ends, or at most `hold` seconds, then
+    #           answered 502 Bad Gateway without being acted on; a bot that gives up first
+    #           is recorded as cancelled.
+    # A long poll held when the outage starts has its connection dropped, as a network
+    # failure would. Calls an outage failed are marked injected, so `errors` stays clean.
+    # `outages` keeps each outage's start and end on the stand-in's clock, to compare with
+    # `calls[i].time`.
+
+    def outage(self, mode: str, *, hold: float | None = None, spare: tuple[str, ...] = ()) -> None:
+        """Start an outage ("500", "close" or "hang") until end_outage(). `spare`: methods
+        that keep working (e.g. ("getUpdates",) to fail only the bot's answers)."""
+        if mode not in OUTAGE_MODES:
+            raise ValueError(f"unknown outage mode {mode!r}; one of {sorted(OUTAGE_MODES)}")
+        if self._outage is not None:
+            self.end_outage()
+        self._outage = _Outage(mode, hold, frozenset(name.lower() for name in spare), asyncio.Event())
+        self.outages.append(OutagePeriod(mode, start=self.clock()))
+        poll = self._poll
+        if poll is not None and "getupdates" not in self._outage.spare and poll.request.transport is not None:
+            poll.request.transport.abort()
+        self._changed.fire()
+
+    def end_outage(self) -> None:
+        """The API is back: held requests go on, new ones are answered normally."""
+        if self._outage is None:
+            return
+        self._outage.over.set()
+        self._outage = None
+        self.outages[-1].end = self.clock()
+        self._changed.fire()
+
+    @property
+    def in_outage(self) -> bool:
+        return self._outage is not None
+
+    def confirmed(self, update_id: int) -> bool:
+        """Whether the bot has confirmed this update (a getUpdates with a higher offset)."""
+        return update_id < self._confirmed_up_to
+
+    def replay(self, update_id: int) -> None:
+        """Telegram delivers an update again: the getUpdates that would have confirmed it
+        never arrived (the bot died first). The next poll without a higher offset gets it."""
+        for call in reversed(self.calls):
+            if call.method != "getUpdates" or not call.ok:
+                continue
+            for update in call.result or []:
+                if update["update_id"] != update_id:
+                    continue
+                if all(queued["update_id"] != update_id for queued in self._updates):
+                    self._updates.append(copy.deepcopy(update))
+                    self._updates.sort(key=lambda queued: queued["update_id"])
+                self._confirmed_up_to = min(self._confirmed_up_to, update_id)
+                self._changed.fire()
+                return
+        raise ValueError(f"update {update_id} was never delivered, so it cannot be delivered again")
+
+    async def _suffer_outage(self, call: CallRecord, request: web.Request) -> web.Response | None:
+        """Fail the call as the current outage says; None lets it through."""
+        outage = self._outage
+        if outage is None or call.method.lower() in outage.spare:
+            return None
+        call.injected = True
+        try:  # which chat it concerns, so a test can follow a conversation through the outage
+            raw, from_form = await self._read_params(request)
+            method = self.spec.canonical(call.method)
+            params = self.spec.coerce(method, raw, from_form) if method else raw
+            call.params = {k: v for k, v in params.items() if not isinstance(v, _Upload)}
+            call.chat_id = self._chat_id_of(method or call.method, params)
+        except ApiError:
+            pass
+        if outage.mode == "500":
+            return self._outage_answer(call, 500, "Internal Server Error")
+        if outage.mode == "close":
+            call.status, call.description = 0, "connection closed without a response (outage)"
+            self._changed.fire()
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=500)  # never reaches the bot: the connection is gone
+        try:  # "hang"
+            await asyncio.wait_for(outage.over.wait(), outage.hold)
+        except asyncio.TimeoutError:
+            pass
+        except asyncio.CancelledError:
+            call.cancelled = True  # the bot gave up waiting
+            self._changed.fire()
+            raise
+        # Never acted on, even if the outage is over: the bot may have given up on it (its
+        # hang-up can reach us after the end), and a request acted on after that would be
+        # a send the bot cannot know about.
+        return self._outage_answer(call, 502, "Bad Gateway")
+
+    def _outage_answer(self, call: CallRecord, code: int, description: str) -> web.Response:
+        call.status, call.description = code, description
+        self._changed.fire()
+        return web.json_response({"ok": False, "error_code": code, "description": description}, status=code)
 
     # -- observation ---------------------------------------------------------------------
 

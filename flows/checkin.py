@@ -201,13 +201,16 @@ async def note_typed(update: Update, context: CallbackContext, checkin_id: int |
     lang = language(context, update.effective_user)
     user_id = update.effective_user.id
     text = update.message.text.strip()
-    await used.db().stop_awaiting_text(user_id)
+    # The wait ends only once the answer is shown: if showing it fails (the Bot API is
+    # down), the update pipeline handles the message again, and it must come here again.
     if checkin_id is None or not await used.db().set_checkin_item(user_id, checkin_id, "note", text[:NOTE_LIMIT]):
         await send(update, Screen(lang.text("toast.out_of_date"), (back_to_menu_row(lang),)))
+        await used.db().stop_awaiting_text(user_id)
         return
     if len(text) > NOTE_LIMIT:
         await send(update, Screen(lang.text("checkin.note_cut", limit=NOTE_LIMIT)))
     await _show_summary(update, context, checkin_id)
+    await used.db().stop_awaiting_text(user_id)
 
 
 async def _show_summary(update: Update, context: CallbackContext, checkin_id: int) -> None:
