@@ -81,12 +81,15 @@ def audience_screen(lang: Language, broadcast_id: int, sizes: dict[str, int]) ->
     return _screen(lang, "broadcast.audience_question", rows, all=sizes["all"], checkin=sizes["checkin"])
 
 
-def confirm_screen(lang: Language, broadcast_id: int, count: int, audience: str) -> Screen:
+def confirm_screen(lang: Language, broadcast_id: int, count: int, audience: str, paid: bool = False) -> Screen:
     rows = (
         (Button(lang.label("broadcast.send_button", count=count), callbacks.broadcast_send(broadcast_id)),),
         (Button(lang.label("broadcast.cancel_button"), callbacks.broadcast_discard(broadcast_id)),),
     )
-    return _screen(lang, "broadcast.confirm", rows, count=count, audience=audience_name(lang, audience))
+    screen = _screen(lang, "broadcast.confirm", rows, count=count, audience=audience_name(lang, audience))
+    if paid:  # broadcasts.paid: say what it costs before Send
+        screen = Screen(f"{lang.text('broadcast.paid_cost')}\n\n{screen.text}", rows, origin=screen.origin)
+    return screen
 
 
 def progress_screen(lang: Language, report: BroadcastReport) -> Screen:
@@ -161,6 +164,7 @@ def screens(lang: Language):
     yield prompt_screen(lang, 999999, replaced=True)
     yield audience_screen(lang, 999999, {"all": 100000, "checkin": 100000})
     yield confirm_screen(lang, 999999, 100000, "checkin")
+    yield confirm_screen(lang, 999999, 100000, "checkin", paid=True)
     yield progress_screen(lang, report)
     yield report_screen(lang, report)
     yield report_screen(lang, BroadcastReport(Broadcast(**{**example.__dict__, "state": "done"}), sent=1))
@@ -267,7 +271,7 @@ async def audience_tapped(update: Update, context: CallbackContext) -> None:
     await send_broadcast_message(
         context.bot, update.effective_chat.id, broadcast_message(lang, broadcast.body_html, broadcast.photo_file_id)
     )
-    await send(update, confirm_screen(lang, broadcast_id, count, audience))
+    await send(update, confirm_screen(lang, broadcast_id, count, audience, paid=used.settings.broadcast_paid))
 
 
 async def send_tapped(update: Update, context: CallbackContext) -> None:
@@ -471,7 +475,7 @@ async def on_start(application: Application) -> None:
     await register_staff_commands(application, used)
     worker = OutboxWorker(
         application.bot, used.db(), StaffBroadcastScreens(used),
-        per_second=used.settings.broadcast_rate, clock=used.clock,
+        per_second=used.settings.broadcast_rate, clock=used.clock, paid=used.settings.broadcast_paid,
     )
     application.bot_data[WORKER] = worker
     worker.start()
