@@ -15,9 +15,10 @@ request that sends or edits a message takes a *slot* of one `SharedBudget`:
 * **answering a callback query** (the spinner on a button) never waits for anything: it is
   not a message, and Telegram does not count it.
 
-Slots start at least 1/per_second apart and a late start is never made up with a burst, so
-no one-second window holds more than `per_second` message starts. A 429 from any request
-holds the whole budget for its `retry_after`.
+Slots are evenly spaced, 1/per_second apart on a grid, so a start made a little late by the
+event loop's timers does not slow the whole broadcast down; never two closer than half a
+slot, and no one-second window holds more bulk starts than the bulk rate (the last second's
+starts are counted). A 429 from any request holds the whole budget for its `retry_after`.
 
 Groups keep python-telegram-bot's own limit of 20 messages a minute per group, and answers
 that meet a 429 are retried after `retry_after` (`max_retries` times): a patient should get
@@ -28,7 +29,9 @@ like an answer, with a 429 raised to the caller.
 from __future__ import annotations
 
 import asyncio
+import math
 import warnings
+from collections import deque
 from datetime import timedelta
 from typing import Any
 
@@ -65,6 +68,8 @@ class SharedBudget:
         self._bulk_next = float("-inf")  # the earliest next bulk start, by the bulk rate
         self._held_until = float("-inf")  # a 429's retry_after
         self._bulk_turn: asyncio.Lock | None = None  # bulk callers queue here, first come first served
+        # The starts of the last bulk sends, as many as the bulk rate allows in one second.
+        self._bulk_starts: deque[float] = deque(maxlen=max(1, math.ceil(bulk_per_second)))
         self.slots_to_answers = 0
         self.slots_to_bulk = 0
 
@@ -90,11 +95,16 @@ class SharedBudget:
                 now = self._now()
                 # Looked at again after every sleep: an answer may have taken the slot.
                 slot = max(self._next_free, self._bulk_next, self._held_until)
+                if len(self._bulk_starts) == self._bulk_starts.maxlen:
+                    slot = max(slot, self._bulk_starts[0] + 1.0)  # no second over the bulk rate
                 if slot <= now:
                     break
                 await asyncio.sleep(slot - now)
-            self._next_free = now + self.interval
-            self._bulk_next = now + self.bulk_interval
+            # The next slots stay on their grid when this one started a little late (the event
+            # loop's timers are), so the rate is kept; never earlier than half a slot from now.
+            self._next_free = max(self._next_free, now - self.interval / 2) + self.interval
+            self._bulk_next = max(self._bulk_next, now - self.bulk_interval / 2) + self.bulk_interval
+            self._bulk_starts.append(now)
             self.slots_to_bulk += 1
 
     def hold(self, seconds: float) -> None:

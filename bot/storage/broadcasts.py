@@ -252,6 +252,7 @@ class BroadcastQueries(StorageBase):
             )
             if outcome == "blocked":
                 await db.execute("UPDATE patients SET blocked = 1 WHERE user_id = ?", (user_id,))
+                self._recently_recorded.pop(user_id, None)  # their next message unblocks
 
     async def record_failed_attempt(self, broadcast_id: int, user_id: int) -> int:
         """Count one try that failed for a passing reason; returns the tries so far."""
