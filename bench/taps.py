@@ -109,7 +109,7 @@ async def main() -> int:
     screen = [r[1] * 1000 for r in results]
     rate = len(during) / (ended - began)
     too_many = sum(1 for c in standin.calls if c.status == 429)
-    print(f"round trip {args.round_trip_ms:g} ms, {len(taps)} taps over {args.spread:g} s, broadcast to {len(recipients)}"
+    print(f"round trip {args.round_trip_ms:g} ms, {len(taps)} taps over {args.spread:g} s, broadcast to {len(recipients) + len(taps)}"
           f" still running at the end: {still_sending}")
     print("| what | p50 ms | p95 ms | max ms |")
     print("|---|---|---|---|")
