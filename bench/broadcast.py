@@ -3,6 +3,10 @@
     .venv/bin/python bench/broadcast.py                       # 10,000 patients, both scenarios
     .venv/bin/python bench/broadcast.py --patients 2000       # a quicker run
     .venv/bin/python bench/broadcast.py --scenario kill
+    .venv/bin/python bench/broadcast.py --round-trip-ms 0 50 150 --scenario clean
+
+`--round-trip-ms` plays a network between the bot and the stand-in (bot/standin.py's
+network delay, with a jitter of a fifth of the round trip): each value is a run of its own.
 
 The bot runs as `python -m bot`, a subprocess, exactly as deployed; the Bot API stand-in
 (bot/standin.py) runs in this process on 127.0.0.1 with `RateLimits(global_per_second=30)`,
@@ -40,6 +44,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bot.config import DEFAULT_BROADCAST_RATE  # noqa: E402
+from bot.outbox import in_flight_window  # noqa: E402
 from bot.standin import BotApiStandIn, RateLimits  # noqa: E402
 from bot.storage import Storage  # noqa: E402
 from tests.client import TelegramUser  # noqa: E402
@@ -62,7 +68,11 @@ staff_chat_id: null
 @dataclass
 class Result:
     scenario: str
+    round_trip_ms: float
     patients: int
+    configured_per_second: float  # the bot's broadcasts.messages_per_second
+    ratio_to_configured: float
+    window: int  # the pipeline's sends in flight at most, at this rate and round trip
     limit_per_second: float
     delivered: int
     seconds: float
@@ -86,11 +96,12 @@ class BotProcess:
         self.env = env
         self.log_path = log_path
         self.process: asyncio.subprocess.Process | None = None
+        self.command = [sys.executable, "-m", "bot"]
 
     async def start(self) -> None:
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", cwd=REPO, env=self.env, stdout=log, stderr=asyncio.subprocess.STDOUT
+            *self.command, cwd=REPO, env=self.env, stdout=log, stderr=asyncio.subprocess.STDOUT
         )
         log.close()
 
@@ -124,14 +135,15 @@ def delivered_count(standin: BotApiStandIn, patients: list[int]) -> int:
     return sum(1 for user_id in patients if standin.chat_log(user_id))
 
 
-async def run_scenario(scenario: str, count: int, limit: float, timeout: float, workdir: Path) -> Result:
-    database = workdir / f"{scenario}.sqlite3"
+async def run_scenario(scenario: str, count: int, limit: float, timeout: float, workdir: Path, round_trip_ms: float = 0.0) -> Result:
+    database = workdir / f"{scenario}-{round_trip_ms:g}.sqlite3"
     config = workdir / "clinic.yaml"
     config.write_text(CONFIG, encoding="utf-8")
     storage = await Storage.open(database)  # the schema, as the bot would create it
     await storage.close()
 
     standin = BotApiStandIn(TOKEN, limits=RateLimits(global_per_second=limit))
+    standin.with_network_delay(round_trip_ms / 1000, jitter_seconds=round_trip_ms / 5000)
     await standin.start()
     patients = seed(database, standin, count)
     clean_env = {key: value for key, value in os.environ.items() if not key.startswith(("TELEGRAM_", "BOT_"))}
@@ -142,12 +154,12 @@ async def run_scenario(scenario: str, count: int, limit: float, timeout: float, 
         "BOT_CONFIG": str(config),
         "BOT_DATABASE": str(database),
     }
-    bot = BotProcess(env, workdir / f"{scenario}.log")
+    bot = BotProcess(env, workdir / f"{scenario}-{round_trip_ms:g}.log")
     restart_gap = None
     try:
         await bot.start()
         await standin.wait_for(lambda: any(c.method == "getUpdates" for c in standin.calls), timeout=60, what="the bot to start")
-        staff = TelegramUser(standin, STAFF_ID, first_name="Staff")
+        staff = TelegramUser(standin, STAFF_ID, first_name="Staff", bot_database=database)
         await staff.send("/broadcast")
         await staff.send(MESSAGE)
         await staff.click("All patients")
@@ -182,7 +194,11 @@ async def run_scenario(scenario: str, count: int, limit: float, timeout: float, 
     gaps = sorted((b.time - a.time) * 1000 for a, b in zip(sends, sends[1:]))
     return Result(
         scenario=scenario,
+        round_trip_ms=round_trip_ms,
         patients=count,
+        configured_per_second=DEFAULT_BROADCAST_RATE,
+        ratio_to_configured=round(achieved / DEFAULT_BROADCAST_RATE, 3),
+        window=in_flight_window(DEFAULT_BROADCAST_RATE, round_trip_ms / 1000),
         limit_per_second=limit,
         delivered=sum(1 for n in logs if n),
         seconds=round(end - start, 1),
@@ -210,15 +226,15 @@ def patient_sends(standin: BotApiStandIn, patients: list[int]) -> list:
 
 def table(results: list[Result]) -> str:
     lines = [
-        "| scenario | patients | delivered | seconds | achieved/s | ÷ limit | median/s | busiest second | gap ms median / p99 | 429s | duplicates | losses | restart gap s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| scenario | round trip ms | patients | delivered | seconds | achieved/s | ÷ configured | ÷ 30 | median/s | busiest second | gap ms median / p99 | 429s | duplicates | window | losses | restart gap s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         gap = "" if r.restart_gap_seconds is None else f"{r.restart_gap_seconds}"
         lines.append(
-            f"| {r.scenario} | {r.patients} | {r.delivered} | {r.seconds} | {r.achieved_per_second} | "
-            f"{r.ratio_to_limit} | {r.median_per_second} | {r.busiest_second} | {r.gap_ms_median} / {r.gap_ms_p99} | {r.too_many_requests} | "
-            f"{r.duplicates} | {r.losses} | {gap} |"
+            f"| {r.scenario} | {r.round_trip_ms:g} | {r.patients} | {r.delivered} | {r.seconds} | {r.achieved_per_second} | "
+            f"{r.ratio_to_configured} | {r.ratio_to_limit} | {r.median_per_second} | {r.busiest_second} | {r.gap_ms_median} / {r.gap_ms_p99} | {r.too_many_requests} | "
+            f"{r.duplicates} | {r.window} | {r.losses} | {gap} |"
         )
     return "\n".join(lines)
 
@@ -229,15 +245,18 @@ async def main() -> int:
     parser.add_argument("--limit", type=float, default=30, help="the stand-in's messages per second")
     parser.add_argument("--scenario", choices=["clean", "kill", "both"], default="both")
     parser.add_argument("--timeout", type=float, default=900, help="seconds each scenario may take")
+    parser.add_argument("--round-trip-ms", type=float, nargs="+", default=[0.0], help="network round trips to play, one run each")
     args = parser.parse_args()
     scenarios = ["clean", "kill"] if args.scenario == "both" else [args.scenario]
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-broadcast-") as folder:
-        for scenario in scenarios:
-            started = time.monotonic()
-            result = await run_scenario(scenario, args.patients, args.limit, args.timeout, Path(folder))
-            print(f"{scenario}: done in {time.monotonic() - started:.0f} s; report: {result.report}", flush=True)
-            results.append(result)
+        for round_trip in args.round_trip_ms:
+            for scenario in scenarios:
+                started = time.monotonic()
+                result = await run_scenario(scenario, args.patients, args.limit, args.timeout, Path(folder), round_trip)
+                print(f"{scenario} at {round_trip:g} ms: done in {time.monotonic() - started:.0f} s; report: {result.report}", flush=True)
+                print(table([result]), flush=True)
+                results.append(result)
     print(table(results))
     out = REPO / "bench" / "results" / f"broadcast-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ from telegram import BotCommand, Update
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
 from bot import errors, logs, pipeline, private_only, safety, typed_text
+from bot.config import DEFAULT_BROADCAST_RATE
 from bot.rate_limiter import BotRateLimiter
 from bot.services import Services
 from bot.storage import Storage
@@ -74,9 +75,9 @@ def build_application(services: Services) -> Application:
         .base_url(services.settings.base_url)
         .request(logs.WatchedRequest(api_watch, connection_pool_size=256))
         .get_updates_request(logs.WatchedRequest(api_watch, connection_pool_size=1))
-        # Stays under Telegram's limits and retries after a 429's retry_after; the
-        # broadcast worker's sends opt out of those retries (see bot/rate_limiter.py).
-        .rate_limiter(BotRateLimiter(max_retries=3))
+        # One budget of about 30 messages a second, answers to patients first, then the
+        # broadcast worker and the daily prompts at their rate (see bot/rate_limiter.py).
+        .rate_limiter(BotRateLimiter(max_retries=3, bulk_per_second=bulk_rate(services)))
         # The update pipeline (bot/pipeline.py): each update is stored before Telegram is
         # told it arrived, and updates of different chats are handled at once, each chat's
         # in order.
@@ -114,6 +115,12 @@ def build_application(services: Services) -> Application:
     # ...and one the weekly PEG checks that are due.
     peg.schedule(application, services)
     return application
+
+
+def bulk_rate(services: Services) -> float:
+    """The free budget's rate for broadcasts and daily prompts; a paid broadcast has its own."""
+    settings = services.settings
+    return DEFAULT_BROADCAST_RATE if settings.broadcast_paid else settings.broadcast_rate
 
 
 async def post_init(application: Application) -> None:

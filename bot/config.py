@@ -16,10 +16,13 @@ import yaml
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_DATABASE = "data/bot.sqlite3"
-# Telegram lets a bot send about 30 messages a second across all chats. Broadcasts keep
-# under that by default, leaving room for the answers patients get at the same time.
-DEFAULT_BROADCAST_RATE = 25.0
+# Telegram lets a bot send about 30 messages a second across all chats. Broadcasts go close
+# to that: answers to patients take their slots first in the one shared budget
+# (bot/rate_limiter.py), so no gap needs to be left for them.
+DEFAULT_BROADCAST_RATE = 29.0
 MAX_BROADCAST_RATE = 30.0
+# With broadcasts.paid (Telegram's allow_paid_broadcast, paid in Stars) up to 1000 a second.
+MAX_PAID_BROADCAST_RATE = 1000.0
 # content/ sits beside the bot package, wherever the program is started from.
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 # A token from @BotFather is the bot's numeric id, a colon, and a secret of letters, digits,
@@ -96,6 +99,8 @@ class Settings:
     content_dir: Path = CONTENT_DIR
     # Messages per second the broadcast worker sends at most (broadcasts.messages_per_second).
     broadcast_rate: float = DEFAULT_BROADCAST_RATE
+    # Whether broadcasts are sent as paid broadcasts (broadcasts.paid, allow_paid_broadcast).
+    broadcast_paid: bool = False
     # Whether /export adds patients' first names to the pseudonymous ids (export.include_names).
     export_includes_names: bool = False
 
@@ -147,8 +152,15 @@ def load_settings(env: dict[str, str] | None = None, *, require_token: bool = Tr
     if not isinstance(database, str):
         raise ConfigError(f"{where}: database must be a file path (got {database!r})")
 
-    broadcasts_raw = _section(raw, "broadcasts", {"messages_per_second"}, where)
-    broadcast_rate = _broadcast_rate(broadcasts_raw.get("messages_per_second", DEFAULT_BROADCAST_RATE), f"{where}: broadcasts.messages_per_second")
+    broadcasts_raw = _section(raw, "broadcasts", {"messages_per_second", "paid"}, where)
+    broadcast_paid = broadcasts_raw.get("paid", False)
+    if not isinstance(broadcast_paid, bool):
+        raise ConfigError(f"{where}: broadcasts.paid must be true or false (got {broadcast_paid!r})")
+    broadcast_rate = _broadcast_rate(
+        broadcasts_raw.get("messages_per_second", DEFAULT_BROADCAST_RATE),
+        f"{where}: broadcasts.messages_per_second",
+        MAX_PAID_BROADCAST_RATE if broadcast_paid else MAX_BROADCAST_RATE,
+    )
     export_raw = _section(raw, "export", {"include_names"}, where)
     include_names = export_raw.get("include_names", False)
     if not isinstance(include_names, bool):
@@ -169,6 +181,7 @@ def load_settings(env: dict[str, str] | None = None, *, require_token: bool = Tr
         staff_ids=staff_ids,
         staff_chat_id=int(staff_chat_id) if staff_chat_id is not None else None,
         broadcast_rate=broadcast_rate,
+        broadcast_paid=broadcast_paid,
         export_includes_names=include_names,
     )
 
@@ -294,11 +307,12 @@ def _staff_ids(value: object, name: str) -> frozenset[int]:
     return frozenset(int(item) for item in value)
 
 
-def _broadcast_rate(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_BROADCAST_RATE:
+def _broadcast_rate(value: object, name: str, maximum: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= maximum:
+        limit = "Telegram's limit" if maximum == MAX_BROADCAST_RATE else "Telegram's limit for paid broadcasts"
         raise ConfigError(
             f"{name} must be a number of messages per second above 0 and at most "
-            f"{MAX_BROADCAST_RATE:g}, Telegram's limit (got {value!r})"
+            f"{maximum:g}, {limit} (got {value!r})"
         )
     return float(value)
 

@@ -1,24 +1,29 @@
-"""The broadcast outbox worker: sends each recipient's message once, under Telegram's limits.
+"""The broadcast outbox worker: sends each recipient's message once, at full rate.
 
-When staff tap *Send*, one outbox row per recipient is written to SQLite (bot/storage.py).
-This worker drains the rows, one message at a time:
+When staff tap *Send*, one outbox row per recipient is written to SQLite (bot/storage/).
+This worker drains the rows through a `SendPipeline`:
 
-* **pace** — sends are spaced evenly at `broadcasts.messages_per_second` (25 by default,
-  under Telegram's ~30 a second for a bot), so no second goes over and there is room left
-  for answering patients meanwhile;
-* **429** — Telegram's `retry_after` pauses the whole broadcast, then the same patient is
-  tried again. The worker owns this: its sends opt out of the rate limiter's own retries
-  (`OWN_RETRIES`, see bot/rate_limiter.py), so a 429 reaches it instead of being slept on
-  invisibly, while still counting against the limiter's shared budget;
+* **pace** — each send starts in a slot of the bot's one shared budget (bot/rate_limiter.py):
+  evenly spaced at `broadcasts.messages_per_second` (29 by default) and never a catch-up
+  burst, so no one-second window goes over it, while answers to patients take the next
+  slot before any broadcast message does. With `broadcasts.paid` the sends carry
+  `allow_paid_broadcast` and are paced by the worker alone, outside the free budget;
+* **pipelined** — sends do not wait for each other's answer: up to `in_flight_window` of
+  them are on their way at once, enough to fill the round trip to Telegram (measured as
+  the answers come) at the rate;
+* **429** — Telegram's `retry_after` pauses the whole pipeline (and the shared budget), and
+  the patients whose sends were refused are sent again first. The worker owns this: its
+  sends opt out of the rate limiter's own retries (`SLOT_TAKEN`);
 * **403** — the patient blocked the bot: they are marked blocked and never tried again;
 * **timeouts and 5xx** — tried again after a growing pause, at most `MAX_ATTEMPTS` times
   per patient, then counted as failed; other refusals (400) fail at once;
-* **restarts** — a row is marked the moment its outcome is known, so a restart (or a crash)
-  resumes with the next pending row. Sends are strictly one at a time, so the only message
-  that can go out twice is the one in flight when the process died.
+* **restarts** — each row is marked in SQLite the moment its outcome arrives, so a restart
+  (or a crash) resumes with the rows still pending. The only messages that can go out twice
+  are those in flight when the process died: at most the window, `in_flight_window`
+  (9 at 29 a second and a 150 ms round trip; never more than `MAX_IN_FLIGHT`).
 
 Progress and the final report are shown by the staff flow (`BroadcastScreens`); this module
-decides only when. The pacing and backoff rules are pure functions at the top.
+decides only when. The pacing, window and backoff rules are pure functions at the top.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ import asyncio
 import contextlib
 import enum
 import logging
+import bisect
+import math
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -43,7 +50,7 @@ from telegram.error import (
     TelegramError,
 )
 
-from bot.rate_limiter import OWN_RETRIES
+from bot.rate_limiter import PAID_SEND, SLOT_TAKEN, BotRateLimiter, SharedBudget
 from bot.storage import Broadcast, BroadcastReport, OutboxItem, Storage
 
 log = logging.getLogger(__name__)
@@ -63,8 +70,14 @@ PROGRESS_INTERVAL_SECONDS = 3.0
 IDLE_SECONDS = 30.0
 # After an unexpected error (a bug, a database problem) the worker waits, logs, goes on.
 ERROR_PAUSE_SECONDS = 5.0
-# On shutdown the message in flight may finish for this long before it is cut off.
+# On shutdown the messages in flight may finish for this long before they are cut off.
 STOP_GRACE_SECONDS = 10.0
+# Sends in flight at most, whatever the rate and the round trip (PTB's pool has 256).
+MAX_IN_FLIGHT = 64
+# The round trip assumed until the first answers are measured.
+FIRST_ROUND_TRIP_GUESS_SECONDS = 0.2
+# Outbox rows read from SQLite at a time (a patient's /stop is seen within a few seconds).
+BATCH_SIZE = 100
 
 
 # -- pure rules: pacing, backoff, what an error means ---------------------------------------
@@ -92,6 +105,14 @@ class Pacer:
 
     def hold_until(self, moment: float) -> None:
         self.next_slot = max(self.next_slot, moment)
+
+
+def in_flight_window(per_second: float, round_trip_seconds: float) -> int:
+    """How many sends may be on their way at once: enough to keep sending at `per_second`
+    while each waits a round trip for its answer, half as many again for a slow answer,
+    and two spare; capped at MAX_IN_FLIGHT."""
+    wanted = math.ceil(per_second * round_trip_seconds * 1.5) + 2
+    return max(2, min(MAX_IN_FLIGHT, wanted))
 
 
 def backoff_seconds(failures_in_a_row: int) -> float:
@@ -171,6 +192,100 @@ class BroadcastScreens(Protocol):
         """Tell the sender how it ended: sent, blocked, failed (and cancelled)."""
 
 
+# -- the pipeline: slots, a window of sends in flight ------------------------------------------
+
+
+class SendPipeline:
+    """Starts bulk sends (broadcasts, daily prompts) one slot at a time and keeps at most
+    `window()` of them in flight, measuring the round trip as their answers arrive.
+
+    Free sends take their slots from the bot's shared budget (answers to patients first);
+    paid broadcasts are paced here alone at their own rate. `hold_until` (a 429, a backoff)
+    pushes every next start out.
+    """
+
+    def __init__(self, bot: Bot, per_second: float, *, paid: bool = False) -> None:
+        limiter = getattr(bot, "rate_limiter", None)
+        self.budget: SharedBudget = (
+            limiter.budget if isinstance(limiter, BotRateLimiter) else SharedBudget(bulk_per_second=per_second)
+        )
+        self.per_second = per_second
+        self.paid = paid
+        self.rate_limit_args = PAID_SEND if paid else SLOT_TAKEN
+        self.pacer = Pacer(per_second)  # holds for all; the pace itself only when paid
+        self.round_trip = FIRST_ROUND_TRIP_GUESS_SECONDS
+        self.holds = 0  # how many holds so far: a send that waited through one is looked at again
+        self.tasks: set[asyncio.Task] = set()
+        self._changed = asyncio.Event()  # set whenever a send finishes
+
+    def window(self) -> int:
+        return in_flight_window(self.per_second, self.round_trip)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.tasks)
+
+    def hold_wait(self) -> float:
+        """Seconds until sends may start again after a 429 or a backoff (0 if now)."""
+        return self.pacer.wait_time(asyncio.get_running_loop().time())
+
+    def hold_until(self, moment: float) -> None:
+        self.holds += 1
+        self.pacer.hold_until(moment)
+
+    def retry_after(self, seconds: float) -> None:
+        """Telegram said "retry after": nothing from the whole bot's budget before then."""
+        self.hold_until(asyncio.get_running_loop().time() + seconds)
+        self.budget.hold(seconds)
+
+    async def wait_for_room(self) -> None:
+        while len(self.tasks) >= self.window():
+            await self.wait_for_a_finished_send()
+
+    async def wait_for_a_finished_send(self) -> None:
+        self._changed.clear()
+        await self._changed.wait()
+
+    async def take_slot(self) -> None:
+        """Wait for this send's start: after any hold, then in its slot."""
+        loop = asyncio.get_running_loop()
+        while (wait := self.hold_wait()) > 0:
+            await asyncio.sleep(wait)
+        if self.paid:
+            wait = self.pacer.wait_time(loop.time())
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self.pacer.take(loop.time())
+        else:
+            await self.budget.bulk_slot()
+
+    def launch(self, send: Awaitable[None]) -> asyncio.Task:
+        task = asyncio.create_task(send)
+        self.tasks.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    def measured(self, seconds: float) -> None:
+        """One send's round trip: a moving average, so one slow answer moves it a little."""
+        self.round_trip = 0.8 * self.round_trip + 0.2 * seconds
+
+    def _finished(self, task: asyncio.Task) -> None:
+        self.tasks.discard(task)
+        self._changed.set()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("a bulk send failed unexpectedly", exc_info=task.exception())
+
+    async def drain(self, timeout: float | None = None) -> None:
+        """Wait for the sends in flight; after `timeout`, cut them off."""
+        if not self.tasks:
+            return
+        done, pending = await asyncio.wait(set(self.tasks), timeout=timeout)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+
+
 # -- the worker -------------------------------------------------------------------------------
 
 
@@ -192,6 +307,7 @@ class OutboxWorker:
         *,
         per_second: float,
         clock: Callable[[], datetime],
+        paid: bool = False,
         progress_interval: float = PROGRESS_INTERVAL_SECONDS,
     ) -> None:
         self.bot = bot
@@ -199,10 +315,14 @@ class OutboxWorker:
         self.screens = screens
         self.clock = clock
         self.progress_interval = progress_interval
-        self.pacer = Pacer(per_second)
+        self.pipeline = SendPipeline(bot, per_second, paid=paid)
         self.counters = WorkerCounters()
         self._failures_in_a_row = 0
         self._last_progress: dict[int, float] = {}
+        # Rows read from SQLite and not yet started, in sending order (a refused one goes
+        # back to its place), and those on their way, by (broadcast id, user id).
+        self._queue: list[OutboxItem] = []
+        self._in_flight: set[tuple[int, int]] = set()
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task | None = None
@@ -217,7 +337,7 @@ class OutboxWorker:
         self._wake.set()
 
     async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
-        """Let the message in flight finish (up to `grace` seconds), then stop."""
+        """Start no more sends; let those in flight finish (up to `grace` seconds), then stop."""
         if self._task is None:
             return
         self._stopping.set()
@@ -228,6 +348,7 @@ class OutboxWorker:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        await self.pipeline.drain(timeout=0)
         self._task = None
         counters = self.counters
         log.info(
@@ -244,44 +365,74 @@ class OutboxWorker:
             except Exception:  # noqa: BLE001 - the worker must outlive any one problem
                 log.exception("broadcast worker: unexpected error; going on in %ss", ERROR_PAUSE_SECONDS)
                 await self._pause(ERROR_PAUSE_SECONDS, wake_early=False)
+        await self.pipeline.drain()  # the sends in flight write their outcomes
 
     async def _step(self) -> None:
-        # Cleared before looking, so a wake() during the queries below ends the pause.
-        self._wake.clear()
-        await self._finish_due()
-        item = await self.storage.next_outbox_item()
-        if item is None:
-            await self._pause(IDLE_SECONDS, wake_early=True)
+        if self._wake.is_set():
+            # Send or Cancel was tapped: read the rows afresh (a cancelled broadcast's are gone).
+            self._wake.clear()
+            self._queue.clear()
+        if not self._queue:
+            await self._finish_due()
+            self._queue.extend(await self.storage.next_outbox_items(BATCH_SIZE, self._in_flight))
+            if not self._queue:
+                if self.pipeline.busy:  # the last answers are on their way
+                    await self._until(self.pipeline.wait_for_a_finished_send())
+                    return
+                # Every outcome is written now: the reports that are due, then a rest.
+                await self._finish_due()
+                await self._pause(IDLE_SECONDS, wake_early=True)
+                return
+        if len(self.pipeline.tasks) >= self.pipeline.window():
+            await self._until(self.pipeline.wait_for_room())
             return
+        item = self._queue.pop(0)
         if item.blocked or item.opted_out:
             # They blocked the bot or said /stop after Send was tapped: no message.
             await self.storage.record_outcome(
                 item.broadcast.id, item.user_id, "blocked" if item.blocked else "skipped", self.clock()
             )
             return
-        loop = asyncio.get_running_loop()
-        wait = self.pacer.wait_time(loop.time())
-        # The slot is waited for last, right before the send, so the queries above do not
-        # eat into it. Woken early (a Cancel, a stop), the next step looks again first.
-        if wait > 0 and await self._pause(wait, wake_early=True):
+        # A hold (429, backoff) may be long: a Cancel or a stop ends the wait.
+        hold = self.pipeline.hold_wait()
+        if hold > 0 and await self._pause(hold, wake_early=True):
+            self._requeue(item)
             return
-        self.pacer.take(loop.time())
-        await self._deliver(item)
-        await self._maybe_show_progress(item.broadcast.id)
+        holds = self.pipeline.holds
+        await self.pipeline.take_slot()
+        if self._wake.is_set() or self._stopping.is_set() or self.pipeline.holds != holds:
+            # Looked at again first (a Cancel, a stop, a 429 meanwhile); the slot goes unused.
+            self._requeue(item)
+            return
+        self._in_flight.add((item.broadcast.id, item.user_id))
+        self.pipeline.launch(self._deliver(item))
+
+    def _requeue(self, item: OutboxItem) -> None:
+        """Back in the queue, in its place: a refused patient goes before anyone new."""
+        bisect.insort(self._queue, item, key=_sending_order)
 
     async def _deliver(self, item: OutboxItem) -> None:
         broadcast_id, user_id = item.broadcast.id, item.user_id
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         try:
-            # No rate limiter retries: this worker paces and honours retry_after itself.
-            await send_broadcast_message(
-                self.bot, user_id, self.screens.message_for(item), rate_limit_args=OWN_RETRIES
-            )
-        except Exception as error:  # noqa: BLE001 - every failure is classified below
-            await self._failed(item, error)
-            return
-        self._failures_in_a_row = 0
-        self.counters.sent += 1
-        await self.storage.record_outcome(broadcast_id, user_id, "sent", self.clock())
+            try:
+                # No rate limiter retries: this worker paces and honours retry_after itself.
+                options: dict[str, object] = {"rate_limit_args": self.pipeline.rate_limit_args}
+                if self.pipeline.paid:
+                    options["allow_paid_broadcast"] = True
+                await send_broadcast_message(self.bot, user_id, self.screens.message_for(item), **options)
+            except Exception as error:  # noqa: BLE001 - every failure is classified below
+                await self._failed(item, error)
+                return
+            self.pipeline.measured(loop.time() - started)
+            self._failures_in_a_row = 0
+            self.counters.sent += 1
+            await self.storage.record_outcome(broadcast_id, user_id, "sent", self.clock())
+        finally:
+            # Only now, with its outcome written (or it back in the queue), may it be read again.
+            self._in_flight.discard((broadcast_id, user_id))
+        await self._maybe_show_progress(broadcast_id)
 
     async def _failed(self, item: OutboxItem, error: Exception) -> None:
         broadcast_id, user_id = item.broadcast.id, item.user_id
@@ -290,7 +441,8 @@ class OutboxWorker:
         if failure is Failure.RETRY_AFTER:
             seconds = retry_after_seconds(error)
             self.counters.retry_afters += 1
-            self.pacer.hold_until(now + seconds + RETRY_AFTER_MARGIN_SECONDS)
+            self.pipeline.retry_after(seconds + RETRY_AFTER_MARGIN_SECONDS)
+            self._requeue(item)  # the same patient again, first
             log.warning("broadcast %s: Telegram asked to wait %ss; pausing", broadcast_id, seconds)
             return
         if failure is Failure.BLOCKED:
@@ -304,15 +456,18 @@ class OutboxWorker:
         self.counters.passing_failures += 1
         self._failures_in_a_row += 1
         attempts = await self.storage.record_failed_attempt(broadcast_id, user_id)
-        pause = backoff_seconds(self._failures_in_a_row)
+        # Sends in flight finish meanwhile, so "in a row" alone would forget this patient's
+        # own failures: the pause grows with whichever is more.
+        pause = backoff_seconds(max(self._failures_in_a_row, attempts))
         if attempts >= MAX_ATTEMPTS:
             log.warning("broadcast %s: a message failed %s times (%s); giving up on it", broadcast_id, attempts, type(error).__name__)
             await self.storage.record_outcome(broadcast_id, user_id, "failed", self.clock())
         else:
             log.warning("broadcast %s: sending failed (%s); trying again in %ss", broadcast_id, type(error).__name__, pause)
+            self._requeue(item)
         if not isinstance(error, TelegramError):
             log.error("broadcast %s: unexpected error while sending", broadcast_id, exc_info=error)
-        self.pacer.hold_until(now + pause)
+        self.pipeline.hold_until(now + pause)
 
     # -- progress and reports ------------------------------------------------------------------
 
@@ -328,11 +483,13 @@ class OutboxWorker:
             return
         self._last_progress[broadcast_id] = now
         report = await self.storage.broadcast_report(broadcast_id)
-        if report is not None:
+        if report is not None and report.broadcast.state == "sending":
             await self._tell_staff(self.screens.show_progress, report)
 
     async def _finish_due(self) -> None:
         for broadcast in await self.storage.broadcasts_to_finish():
+            if any(key[0] == broadcast.id for key in self._in_flight):
+                continue  # a cancelled broadcast's last answers are still on their way
             report = await self.storage.broadcast_report(broadcast.id)
             # The report first, then the mark: a crash in between repeats the report,
             # which is better than losing it.
@@ -355,14 +512,29 @@ class OutboxWorker:
 
     # -- waiting --------------------------------------------------------------------------------
 
+    async def _until(self, waiting: Awaitable[None]) -> None:
+        """Wait for `waiting`, or less if the worker is woken or stopped."""
+        task = asyncio.ensure_future(waiting)
+        try:
+            await self._race([task], wake_early=True, timeout=IDLE_SECONDS)
+        finally:
+            task.cancel()
+
     async def _pause(self, seconds: float, *, wake_early: bool) -> bool:
         """Sleep; True if it ended early, on stop (or on wake(), if asked)."""
+        return await self._race([], wake_early=wake_early, timeout=seconds)
+
+    async def _race(self, others: list[asyncio.Future], *, wake_early: bool, timeout: float) -> bool:
         waiters = [asyncio.create_task(self._stopping.wait())]
         if wake_early:
             waiters.append(asyncio.create_task(self._wake.wait()))
         try:
-            done, _pending = await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+            done, _pending = await asyncio.wait(waiters + others, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for waiter in waiters:
                 waiter.cancel()
-        return bool(done)
+        return bool(done & set(waiters))
+
+
+def _sending_order(item: OutboxItem) -> tuple[int, int]:
+    return item.broadcast.id, item.user_id

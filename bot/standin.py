@@ -28,6 +28,7 @@ import itertools
 import json
 import math
 import mimetypes
+import random
 import re
 import struct
 import time
@@ -453,7 +454,30 @@ def _message_kind(message: dict) -> str:
 # ------------------------------------------------------------------------------------------
 
 
-class BotApiStandIn:
+class _NetworkDelay:
+    """A real network's round trip, played on loopback (default: none).
+
+    Set `round_trip_seconds` (and `jitter_seconds`) on a stand-in, or pass them to
+    `with_network_delay`: every request then reaches the stand-in half a round trip after the
+    bot sent it, and its answer reaches the bot half a round trip after the stand-in answered;
+    each half is longer by a random share of up to half the jitter, so requests can arrive
+    out of the order they were sent in, as on a real network.
+    """
+
+    round_trip_seconds: float = 0.0
+    jitter_seconds: float = 0.0
+
+    def with_network_delay(self, round_trip_seconds: float, jitter_seconds: float = 0.0):
+        self.round_trip_seconds, self.jitter_seconds = round_trip_seconds, jitter_seconds
+        return self
+
+    async def _one_way_delay(self) -> None:
+        seconds = self.round_trip_seconds / 2 + random.uniform(0.0, self.jitter_seconds / 2)
+        if seconds > 0:
+            await asyncio.sleep(seconds)
+
+
+class BotApiStandIn(_NetworkDelay):
     """The Bot API on 127.0.0.1, plus the users talking to the bot. See the module docstring."""
 
     def __init__(
@@ -605,6 +629,12 @@ class BotApiStandIn:
     # -- HTTP --------------------------------------------------------------------------
 
     async def _handle_http(self, request: web.Request) -> web.Response:
+        response = await self._answer_http(request)
+        await self._one_way_delay()  # the answer's way back (see _NetworkDelay)
+        return response
+
+    async def _answer_http(self, request: web.Request) -> web.Response:
+        await self._one_way_delay()  # the request's way here (see _NetworkDelay)
         prefix, method_name = request.match_info["prefix"], request.match_info["method"]
         call = CallRecord(method=method_name, params={}, time=self.clock())
         self.calls.append(call)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.error import Forbidden, TelegramError
+from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     CallbackContext,
@@ -30,6 +30,7 @@ from bot.consent import consent_screen
 from bot.content import Language
 from bot.logs import pseudonymous
 from bot.menu import back_to_menu_row
+from bot.outbox import RETRY_AFTER_MARGIN_SECONDS, SendPipeline, retry_after_seconds
 from bot.pain_scale import score_rows
 from bot.peg_button import peg_setting_button
 from bot.painlog import SNOOZE, decide_reminder, next_occurrence, parse_local_time
@@ -118,41 +119,69 @@ def screens(lang: Language):
 
 # -- the daily prompt job -------------------------------------------------------------------
 
+# A prompt refused with 429 ("retry after") is tried this many times in all.
+PROMPT_ATTEMPTS_AFTER_429 = 3
+
 
 async def send_due_prompts(context: CallbackContext) -> None:
-    """Runs every few seconds: send the prompts whose time has come, and move them on."""
+    """Runs every few seconds: send the prompts whose time has come, and move them on.
+
+    Thousands due at the same minute go out at the full rate of the bot's shared budget,
+    in order of due time, through the same pipeline as broadcasts (bot/outbox.py): sends
+    start in bulk slots (answers to patients go first) and several are on their way at once.
+    """
     used = services(context)
     storage = used.db()
     now = used.clock()
-    while due := await storage.due_reminders(now):
-        for reminder in due:
-            decision = decide_reminder(
-                at=parse_local_time(reminder.local_time),
-                zone=ZoneInfo(reminder.timezone),
-                due=reminder.next_due,
-                snoozed=reminder.snoozed,
-                last_sent_day=_day(reminder.last_sent_day),
-                now=now,
-            )
-            # Claimed and committed before sending: a crash here loses one prompt at most,
-            # and an overlapping run that claimed it first makes us leave it alone.
-            claimed = await storage.claim_reminder(reminder, decision.next_due, decision.day.isoformat() if decision.day else None)
-            if claimed and decision.send:
-                await _send_prompt(context, reminder.user_id)
+    pipeline = SendPipeline(context.bot, used.settings.broadcast_rate)
+    try:
+        while due := await storage.due_reminders(now):
+            for reminder in due:
+                decision = decide_reminder(
+                    at=parse_local_time(reminder.local_time),
+                    zone=ZoneInfo(reminder.timezone),
+                    due=reminder.next_due,
+                    snoozed=reminder.snoozed,
+                    last_sent_day=_day(reminder.last_sent_day),
+                    now=now,
+                )
+                # Claimed and committed before sending: a crash here loses the prompts in
+                # flight at most, and an overlapping run that claimed it first makes us
+                # leave it alone (never two prompts for one day, across restarts too).
+                claimed = await storage.claim_reminder(reminder, decision.next_due, decision.day.isoformat() if decision.day else None)
+                if claimed and decision.send:
+                    await pipeline.wait_for_room()
+                    await pipeline.take_slot()
+                    pipeline.launch(_send_prompt(context, reminder.user_id, pipeline))
+    finally:
+        await pipeline.drain()
 
 
-async def _send_prompt(context: CallbackContext, user_id: int) -> None:
+async def _send_prompt(context: CallbackContext, user_id: int, pipeline: SendPipeline) -> None:
     used = services(context)
     patient = await used.db().patient(user_id)
     lang = used.content.language(patient.language if patient else None)
     screen = prompt_screen(lang)
-    try:
-        await context.bot.send_message(user_id, screen.text, parse_mode=ParseMode.HTML, reply_markup=screen.markup())
-    except Forbidden:
-        await used.db().set_blocked(user_id, True)
-        log.info("reminder not sent: patient %s has blocked the bot", await pseudonymous(used.db(), user_id))
-    except TelegramError as error:
-        log.warning("reminder to patient %s failed: %s", await pseudonymous(used.db(), user_id), type(error).__name__)
+    for attempt in range(1, PROMPT_ATTEMPTS_AFTER_429 + 1):
+        try:
+            await context.bot.send_message(
+                user_id, screen.text, parse_mode=ParseMode.HTML, reply_markup=screen.markup(),
+                rate_limit_args=pipeline.rate_limit_args,
+            )
+            return
+        except RetryAfter as error:
+            # Telegram asked everyone to wait: so does every bulk send; then this one again.
+            pipeline.retry_after(retry_after_seconds(error) + RETRY_AFTER_MARGIN_SECONDS)
+            if attempt < PROMPT_ATTEMPTS_AFTER_429:
+                await pipeline.take_slot()
+        except Forbidden:
+            await used.db().set_blocked(user_id, True)
+            log.info("reminder not sent: patient %s has blocked the bot", await pseudonymous(used.db(), user_id))
+            return
+        except TelegramError as error:
+            log.warning("reminder to patient %s failed: %s", await pseudonymous(used.db(), user_id), type(error).__name__)
+            return
+    log.warning("reminder to patient %s not sent: Telegram kept asking to wait", await pseudonymous(used.db(), user_id))
 
 
 def _day(text: str | None) -> date | None:

@@ -105,12 +105,15 @@ def _version_button_key(written: bool) -> str:
     return "broadcast.version_replace_button" if written else "broadcast.version_button"
 
 
-def confirm_screen(lang: Language, broadcast_id: int, count: int, audience: str) -> Screen:
+def confirm_screen(lang: Language, broadcast_id: int, count: int, audience: str, paid: bool = False) -> Screen:
     rows = (
         (Button(lang.label("broadcast.send_button", count=count), callbacks.broadcast_send(broadcast_id)),),
         (Button(lang.label("broadcast.cancel_button"), callbacks.broadcast_discard(broadcast_id)),),
     )
-    return _screen(lang, "broadcast.confirm", rows, count=count, audience=audience_name(lang, audience))
+    screen = _screen(lang, "broadcast.confirm", rows, count=count, audience=audience_name(lang, audience))
+    if paid:  # broadcasts.paid: say what it costs before Send
+        screen = Screen(f"{lang.text('broadcast.paid_cost')}\n\n{screen.text}", rows, origin=screen.origin)
+    return screen
 
 
 def progress_screen(lang: Language, report: BroadcastReport) -> Screen:
@@ -196,6 +199,7 @@ def screens(lang: Language):
     yield Screen(lang.text("broadcast.version_prompt", language=lang.label("language.name")))
     yield report_screen(lang, report, {"Alexandria-Marie": {"sent": 99999}, "Español": {"sent": 99999, "failed": 1}})
     yield confirm_screen(lang, 999999, 100000, "checkin")
+    yield confirm_screen(lang, 999999, 100000, "checkin", paid=True)
     yield progress_screen(lang, report)
     yield report_screen(lang, report)
     yield report_screen(lang, BroadcastReport(Broadcast(**{**example.__dict__, "state": "done"}), sent=1))
@@ -364,7 +368,7 @@ async def audience_tapped(update: Update, context: CallbackContext) -> None:
             context.bot, update.effective_chat.id,
             broadcast_message(version_lang, body_for_language(broadcast, code), broadcast.photo_file_id),
         )
-    await send(update, confirm_screen(lang, broadcast_id, count, audience))
+    await send(update, confirm_screen(lang, broadcast_id, count, audience, paid=used.settings.broadcast_paid))
 
 
 async def send_tapped(update: Update, context: CallbackContext) -> None:
@@ -590,7 +594,7 @@ async def on_start(application: Application) -> None:
     await register_staff_commands(application, used)
     worker = OutboxWorker(
         application.bot, used.db(), StaffBroadcastScreens(used),
-        per_second=used.settings.broadcast_rate, clock=used.clock,
+        per_second=used.settings.broadcast_rate, clock=used.clock, paid=used.settings.broadcast_paid,
     )
     application.bot_data[WORKER] = worker
     worker.start()

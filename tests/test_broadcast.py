@@ -135,16 +135,21 @@ async def test_fifty_patients_five_blocked_429s_and_a_restart_halfway(standin, s
     assert [(row["state"], row["n"]) for row in states] == [("blocked", 5), ("sent", 45)]
 
     sends = sorted(broadcast_calls(standin, set(patients)), key=lambda call: call.time)
-    # Each "retry after 1" was honoured: nothing went out for a second after it.
+    # Each "retry after 1" was honoured: nothing was started in the second after it. (A
+    # send already on its way may arrive just after it; the window is a few sends at most.)
+    for refused in [call for call in sends if call.status == 429]:
+        within = [call for call in sends if refused.time < call.time < refused.time + 1.0]
+        assert all(call.time - refused.time < 0.1 for call in within), refused
+    assert sum(call.status == 429 for call in sends) == 5
+    # Each refused patient was tried again first, before anyone new.
     for index, call in enumerate(sends):
         if call.status == 429:
-            assert sends[index + 1].time - call.time >= 1.0
-    assert sum(call.status == 429 for call in sends) == 5
-    # Paced at 25 a second. The bot starts its sends at least 40 ms apart; their arrival
-    # here may jitter one request into the next second, never more, and never near the
-    # stand-in's limit of 30 (a 429 of its own would be in standin.errors, checked below).
+            assert sends[index + 1].chat_id == call.chat_id or sends[index + 1].status == 429
+    # Paced at 29 a second (the default), in the one budget of 30: the bot starts its sends at
+    # least 1/29 s apart; their arrival here may jitter one request into the next second,
+    # never over the stand-in's limit of 30 (a 429 of its own would be in standin.errors).
     times = [call.time for call in sends]
-    assert max(sum(1 for t in times if start <= t < start + 1.0) for start in times) <= 26
+    assert max(sum(1 for t in times if start <= t < start + 1.0) for start in times) <= 30
     standin.forget_errors(status=403)  # the five blocked patients, as Telegram answers
     assert standin.errors == []
 

@@ -66,7 +66,7 @@ def test_a_wrong_setting_is_named(tmp_path: Path, change: tuple[str, str], named
 
 def test_broadcast_rate_and_export_names_have_safe_defaults(tmp_path: Path) -> None:
     settings = load_settings(env_for(write_config(tmp_path, CONFIG)))
-    assert settings.broadcast_rate == 25.0
+    assert settings.broadcast_rate == 29.0
     assert settings.export_includes_names is False
 
 

@@ -9,7 +9,7 @@ import pytest
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot import export
-from bot.outbox import Failure, Pacer, backoff_seconds, classify, retry_after_seconds
+from bot.outbox import MAX_IN_FLIGHT, Failure, Pacer, backoff_seconds, classify, in_flight_window, retry_after_seconds
 from bot.rate_limiter import OWN_RETRIES, BotRateLimiter
 
 
@@ -45,6 +45,14 @@ def test_hold_until_pushes_the_next_send_out_and_never_back() -> None:
     assert pacer.wait_time(0.5) == pytest.approx(0.6)
     pacer.hold_until(0.2)
     assert pacer.wait_time(0.5) == pytest.approx(0.6)
+
+
+def test_the_window_fills_the_round_trip_at_the_rate_and_is_bounded() -> None:
+    # 29 a second for 150 ms is 4.35 sends on their way; half again and two spare: 9.
+    assert in_flight_window(29, 0.15) == 9
+    assert in_flight_window(29, 0.05) == 5
+    assert in_flight_window(29, 0.0) == 2
+    assert in_flight_window(1000, 0.15) == MAX_IN_FLIGHT  # a paid broadcast at full speed
 
 
 def test_backoff_doubles_from_one_second_and_is_capped() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -261,6 +262,12 @@ class BroadcastQueries(StorageBase):
 
     async def next_outbox_item(self) -> OutboxItem | None:
         """The next message to send: oldest broadcast first, then by patient."""
+        items = await self.next_outbox_items(1)
+        return items[0] if items else None
+
+    async def next_outbox_items(self, limit: int, leave_out: Iterable[tuple[int, int]] = ()) -> list[OutboxItem]:
+        """The next pending messages in sending order (oldest broadcast, then by patient),
+        leaving out those already being sent, given as (broadcast id, user id) pairs."""
         async with self._db.execute(
             """
             SELECT o.broadcast_id, o.user_id, o.attempts, p.language, p.opted_out, p.blocked
@@ -268,22 +275,34 @@ class BroadcastQueries(StorageBase):
             JOIN broadcasts b ON b.id = o.broadcast_id
             JOIN patients p ON p.user_id = o.user_id
             WHERE o.state = 'pending' AND b.state = 'sending'
+              AND o.broadcast_id || ':' || o.user_id NOT IN (SELECT value FROM json_each(?))
             ORDER BY o.broadcast_id, o.user_id
-            LIMIT 1
-            """
+            LIMIT ?
+            """,
+            (json.dumps([f"{b}:{u}" for b, u in leave_out]), limit),
         ) as cursor:
+            rows = await cursor.fetchall()
+        broadcasts: dict[int, Broadcast | None] = {}
+        items = []
+        for row in rows:
+            broadcast_id = row["broadcast_id"]
+            if broadcast_id not in broadcasts:
+                broadcasts[broadcast_id] = await self.broadcast(broadcast_id)
+            items.append(OutboxItem(
+                broadcast=broadcasts[broadcast_id],
+                user_id=row["user_id"],
+                attempts=row["attempts"],
+                language=row["language"],
+                opted_out=bool(row["opted_out"]),
+                blocked=bool(row["blocked"]),
+            ))
+        return items
+
+    async def broadcast_is_sending(self, broadcast_id: int) -> bool:
+        """Still to be sent (not cancelled, not finished): asked before each send starts."""
+        async with self._db.execute("SELECT state FROM broadcasts WHERE id = ?", (broadcast_id,)) as cursor:
             row = await cursor.fetchone()
-        if row is None:
-            return None
-        broadcast = await self.broadcast(row["broadcast_id"])
-        return OutboxItem(
-            broadcast=broadcast,
-            user_id=row["user_id"],
-            attempts=row["attempts"],
-            language=row["language"],
-            opted_out=bool(row["opted_out"]),
-            blocked=bool(row["blocked"]),
-        )
+        return row is not None and row[0] == "sending"
 
     async def record_outcome(self, broadcast_id: int, user_id: int, outcome: str, now: datetime) -> None:
         """What became of one outbox row: 'sent', 'blocked', 'failed' or 'skipped'.
@@ -299,6 +318,7 @@ class BroadcastQueries(StorageBase):
             )
             if outcome == "blocked":
                 await db.execute("UPDATE patients SET blocked = 1 WHERE user_id = ?", (user_id,))
+                self._recently_recorded.pop(user_id, None)  # their next message unblocks
 
     async def record_failed_attempt(self, broadcast_id: int, user_id: int) -> int:
         """Count one try that failed for a passing reason; returns the tries so far."""

@@ -74,7 +74,7 @@ class ReminderQueries(StorageBase):
             SELECT reminders.* FROM reminders JOIN patients USING (user_id)
             WHERE reminders.paused = 0 AND reminders.next_due <= ?
               AND patients.opted_out = 0 AND patients.blocked = 0
-            ORDER BY reminders.next_due LIMIT ?
+            ORDER BY reminders.next_due, reminders.user_id LIMIT ?
             """,
             (utc_text(now), limit),
         ) as cursor:
