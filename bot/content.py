@@ -585,6 +585,13 @@ def _strings(fields: _Fields, key: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def load_crisis(path: Path) -> tuple[CrisisContent | None, list[Problem]]:
+    """One crisis.yaml on its own, for the corpus tests and the bench: a language's safety
+    net can be measured before the rest of its folder is written."""
+    problems: list[Problem] = []
+    return _load_crisis(path, problems), problems
+
+
 def _load_crisis(path: Path, problems: list[Problem]) -> CrisisContent | None:
     """crisis.yaml: words, shorthand, key_words, families of patterns, examples, not_examples."""
     data = _read(path, problems)

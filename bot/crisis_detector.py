@@ -11,7 +11,7 @@ steps, and the patterns are matched against the result:
    ("sucide" -> "suicide", "myslef" -> "myself"): rapidfuzz's optimal-string-alignment
    distance, one edit for words of four letters or more (a dropped letter for three), two
    for words of eight or more. An ordinary word of the language is never "corrected": "will"
-   stays "will", not "kill" (the language's word list from pyspellchecker decides);
+   stays "will", not "kill" (the word lists of pyspellchecker and wordfreq decide);
 4. shorthand of crisis.yaml is spelt out ("kms" -> "kill myself", "cant" -> "can not").
 
 Then each family's patterns are searched in the text. A match that overlaps a match of the
@@ -72,15 +72,37 @@ def normalise(text: str) -> str:
 
 @functools.lru_cache(maxsize=None)
 def ordinary_words(language: str) -> Callable[[str], bool] | None:
-    """Whether a word is an ordinary word of the language; None when we have no word list."""
-    from spellchecker import SpellChecker  # loads a word list of ~0.1 s, once per language
+    """Whether a word is an ordinary word of the language; None when we have no word list.
 
+    Two kept word lists, a word being ordinary if either says so: pyspellchecker's, and
+    wordfreq's (which also holds the conjugated verbs pyspellchecker's Spanish list lacks:
+    "soy", "quiero", "siga", "contarle" would otherwise be read as "toy", "soga", "cortarme").
+    Both are compared without accents, as messages are read ("adios" is "adiós").
+    """
+    from spellchecker import SpellChecker  # each list loads in ~0.1 s, once per language
+    from wordfreq import available_languages, get_frequency_dict
+
+    frequencies: dict[str, float] = {}
     try:
         checker = SpellChecker(language=language, distance=1)
     except ValueError:
+        pass
+    else:
+        total = checker.word_frequency.total_words
+        for word, count in checker.word_frequency.dictionary.items():
+            _add(frequencies, normalise(word), count / total)
+    if language in available_languages():
+        for word, frequency in get_frequency_dict(language, wordlist="best").items():
+            _add(frequencies, normalise(word), frequency)
+    if not frequencies:
         return None
-    frequency = checker.word_usage_frequency
-    return lambda word: frequency(word) >= ORDINARY_WORD_FREQUENCY
+    ordinary = frozenset(word for word, frequency in frequencies.items() if frequency >= ORDINARY_WORD_FREQUENCY)
+    return ordinary.__contains__
+
+
+def _add(frequencies: dict[str, float], word: str, frequency: float) -> None:
+    """Keep the highest frequency any list gives a word or one of its accented spellings."""
+    frequencies[word] = max(frequencies.get(word, 0.0), frequency)
 
 
 class Detector:

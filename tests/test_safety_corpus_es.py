@@ -1,0 +1,140 @@
+"""The Spanish safety net, pure (no Telegram): the corpus, each family, each kind of typing.
+
+content/es/crisis.yaml is loaded on its own, through the loader that turns every language's
+crisis.yaml into a Detector (bot.content.load_crisis): Spanish is held to issue 9's bar
+before the rest of content/es/ exists. bench/bench_crisis.py --lang es prints the figures.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.config import CONTENT_DIR
+from bot.content import load_crisis
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = sorted((REPO / "tests" / "corpus").glob("es*.yaml"))
+CRISIS, PROBLEMS = load_crisis(CONTENT_DIR / "es" / "crisis.yaml")
+DETECTOR = CRISIS.detector
+
+RECALL_BAR = 0.97
+FALSE_ALARM_BAR = 0.10
+
+
+def corpus(path: Path) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def test_spanish_crisis_yaml_loads_without_problems() -> None:
+    assert PROBLEMS == []
+    assert DETECTOR.corrects_typos  # a Spanish word list was found
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda path: path.name)
+def test_the_spanish_corpus_meets_the_bar(path: Path) -> None:
+    data = corpus(path)
+    crisis = [text for texts in data["crisis"].values() for text in texts]
+    near = [text for texts in data["near_miss"].values() for text in texts]
+    missed = [text for text in crisis if not DETECTOR.is_crisis(text)]
+    alarms = [text for text in near if DETECTOR.is_crisis(text)]
+    assert 1 - len(missed) / len(crisis) >= RECALL_BAR, missed
+    assert len(alarms) / len(near) <= FALSE_ALARM_BAR, alarms
+
+
+def test_the_spanish_corpus_is_as_large_as_issue_9_asks() -> None:
+    development = corpus(REPO / "tests" / "corpus" / "es.yaml")
+    assert sum(len(texts) for texts in development["crisis"].values()) >= 300
+    assert sum(len(texts) for texts in development["near_miss"].values()) >= 150
+
+
+def by_family() -> dict[str, list[str]]:
+    families: dict[str, list[str]] = {}
+    for path in CORPUS:
+        for family, texts in corpus(path)["crisis"].items():
+            families.setdefault(family, []).extend(texts)
+    return families
+
+
+@pytest.mark.parametrize(("family", "texts"), by_family().items(), ids=str)
+def test_each_spanish_family_is_caught(family: str, texts: list[str]) -> None:
+    """No family may hide behind the others' average (all corpus files together)."""
+    missed = [text for text in texts if not DETECTOR.is_crisis(text)]
+    assert 1 - len(missed) / len(texts) >= RECALL_BAR, missed
+
+
+# Each kind of phone typing, on phrasings the plain form of which is caught.
+TYPING = {
+    "accents or none": ["ya no quiero vivir más", "ya no quiero vivir mas", "me tomé todo el frasco", "me tome todo el frasco"],
+    "shouting": ["ME QUIERO MATAR", "ME TOME TODAS LAS PASTILLAS"],
+    "letters held down": ["me quiero moriiiir", "adiooos a todos", "no puedo respiraaar"],
+    "q and k for que": ["q dios me lleve", "kiero q todo se acabe", "ke ganas de no despertar"],
+    "xq and pq for porque": ["me quiero morir xq ya no puedo", "ya no quiero vivir pq me duele todo"],
+    "toy and kiero": ["toy pensando en matarme", "kiero morirme"],
+    "a letter wrong": ["pienso en el suisidio", "quiero matarne", "quiero suicidarne", "no puedo resirar", "me tome 30 tramadoles"],
+    "a letter dropped": ["ya no agunto", "me tome todas las pastilas"],
+    "emoji between words": ["me quiero 😭 morir", "adios 👋 para siempre", "me tome todas las pastis 💊"],
+    "no punctuation, ñ as n": ["ojala no despierte manana", "me corte las munecas"],
+    "Spanglish": ["i want to die ya no puedo", "kms ya no aguanto"],
+}
+
+
+@pytest.mark.parametrize(("kind", "text"), [(kind, text) for kind, texts in TYPING.items() for text in texts])
+def test_each_kind_of_spanish_typing_is_read(kind: str, text: str) -> None:
+    assert DETECTOR.is_crisis(text), DETECTOR.read(text)
+
+
+def test_spanish_typos_and_shorthand_are_read() -> None:
+    assert DETECTOR.read("kiero matarne") == "quiero matarme"
+    assert DETECTOR.read("toy pensando en el suisidio") == "estoy pensando en el suicidio"
+    assert DETECTOR.read("Me quiero morir xq ya no aguanto!!!") == "me quiero morir porque ya no aguanto"
+
+
+def test_an_ordinary_spanish_word_is_never_read_as_a_key_word() -> None:
+    """"siga" is one letter from "soga", "contarle" two from "cortarme", "soy" one from "toy":
+    each is a common Spanish word (the word lists, compared without accents), so it stays."""
+    assert DETECTOR.read("que siga el tratamiento quiero contarle algo soy nueva") == "que siga el tratamiento quiero contarle algo soy nueva"
+    assert not DETECTOR.is_crisis("quiero contarle algo a la doctora")
+    assert not DETECTOR.is_crisis("que siga el tratamiento")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "este dolor me está matando",
+        "me muero de ganas de saber",
+        "mataría por dormir",
+        "mi jefe me va a matar si llego tarde",
+        "¿y si me da una convulsión durante la TMS?",
+        "¿la ketamina puede causar sobredosis?",
+        "mi papá murió en 2015",
+        "me corté el dedo picando cebolla",
+        "ok gracias, adiós, nos vemos el lunes",
+    ],
+)
+def test_spanish_idioms_and_questions_about_risks_are_not_a_crisis(text: str) -> None:
+    assert not DETECTOR.is_crisis(text), DETECTOR.family(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "¿es una sobredosis? me tomé 30 pastillas",
+        "¿es normal que me duela así el pecho después de la infusión?",
+        "me muero de ganas de morirme",
+    ],
+)
+def test_a_question_or_an_idiom_never_hides_the_rest_of_the_message(text: str) -> None:
+    assert DETECTOR.is_crisis(text)
+
+
+@pytest.mark.parametrize("text", CRISIS.examples)
+def test_spanish_crisis_yaml_examples_are_caught(text: str) -> None:
+    assert CRISIS.is_crisis(text), DETECTOR.read(text)
+
+
+@pytest.mark.parametrize("text", CRISIS.not_examples)
+def test_spanish_crisis_yaml_not_examples_are_not(text: str) -> None:
+    assert not CRISIS.is_crisis(text), DETECTOR.family(text)
