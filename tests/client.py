@@ -40,8 +40,9 @@ _pipelines: list[ChatOrderedProcessor] = []
 @contextlib.asynccontextmanager
 async def running_bot(application: Application) -> AsyncIterator[Application]:
     """`bot.app.running`, telling the test client whose pipeline to watch."""
-    async with running(application) as started, watching(started):
-        yield started
+    async with running(application) as started:
+        with watching(started):
+            yield started
 
 
 @contextlib.contextmanager
