@@ -119,12 +119,16 @@ def test_careful_wording_passes(content: Path, sentence: str) -> None:
     page = content / "en" / "topics" / "ketamine.yaml"
     needle = page.read_text(encoding="utf-8").split("text: |\n", 1)[1].splitlines()[0].strip()
     insert_after(page, needle, sentence)
+    # The English rules alone: a translation would rightly lack the new sentence's numbers.
+    shutil.rmtree(content / "es", ignore_errors=True)
     assert errors(content) == []
 
 
 def test_a_broken_menu_link_is_named(content: Path) -> None:
     menu = content / "en" / "menu.yaml"
     menu.write_text(menu.read_text(encoding="utf-8").replace("[topic:ketamine]", "[topic:ketamin]"), encoding="utf-8")
+    # Without a translation, whose parity error (its menu now differs) stops the deeper checks.
+    shutil.rmtree(content / "es", ignore_errors=True)
     line = line_of(menu, "topic:ketamin]")
     found = errors(content)
     assert any(f"menu.yaml:{line}: menu target 'topic:ketamin' leads nowhere" in error for error in found), found
