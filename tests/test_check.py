@@ -57,8 +57,17 @@ def test_shipped_content_passes_from_the_command_line() -> None:
     assert "check passed" in result.stderr
 
 
+def newest_review_date() -> date:
+    days = re.findall(r"^reviewed:\s*(\d{4}-\d{2}-\d{2})", "\n".join(
+        path.read_text(encoding="utf-8") for path in (REPO / "content").rglob("*.yaml")), flags=re.M)
+    return max(date.fromisoformat(day) for day in days)
+
+
 def test_shipped_content_has_no_problem_at_all() -> None:
-    assert [str(problem) for problem in run_checks(check_env())] == []
+    # On the day of its last review, not the wall clock: a year later the review warning is
+    # right to appear (test_an_old_review_date_is_a_warning_not_an_error), and this test must not
+    # turn red with the calendar.
+    assert [str(problem) for problem in run_checks(check_env(), today=newest_review_date())] == []
 
 
 def test_a_banned_claim_fails_with_file_and_line_from_the_command_line(tmp_path: Path) -> None:
