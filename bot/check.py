@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bot.config import CONTENT_DIR, OPTIONAL_CRISIS, ConfigError, Settings, load_settings
 from bot.content import (
+    DEFAULT_LANGUAGE,
     CONFIG_PLACEHOLDERS,
     Content,
     Language,
@@ -54,7 +55,7 @@ CODE_FOLDERS = ("bot", "flows")
 TEXT_KEY_IN_CODE = re.compile(r"""\b(?:lang|language)\.(?:text|label)\(\s*["']([a-z_][a-z0-9_.]*)["']""")
 
 
-def placeholders_for(settings: Settings) -> dict[str, str]:
+def placeholders_for(settings: Settings) -> dict[str, str | dict[str, str]]:
     return {
         "clinic_name": settings.clinic.name,
         "clinic_phone": settings.clinic.phone,
@@ -77,10 +78,11 @@ class _AnyValue(dict):
 def run_checks(env: dict[str, str], content_dir: Path = CONTENT_DIR, today: date | None = None) -> list[Problem]:
     today = today or date.today()
     problems: list[Problem] = []
-    values = dict(EXAMPLE_VALUES)
+    values: dict = dict(EXAMPLE_VALUES)
+    config_path: Path | None = None  # known once the settings load
     try:
         settings = load_settings(env, require_token=False)
-        values = placeholders_for(settings)
+        values, config_path = placeholders_for(settings), settings.config_path
         if settings.staff_chat_id is None and not settings.staff_ids:
             problems.append(Problem(f"{settings.config_path}:1", "no staff_chat_id and no staff_ids: crisis alerts and call-back requests reach no one", warning=True))
     except ConfigError as error:
@@ -91,10 +93,22 @@ def run_checks(env: dict[str, str], content_dir: Path = CONTENT_DIR, today: date
     problems += content_problems
     if content is None:
         return problems
+    problems += _untranslated_hours(values, content, config_path)
     for lang in content.languages.values():
         problems += _check_language(lang, today, build_screens=not has_errors(content_problems))
     problems += _check_code_keys(content)
     return problems
+
+
+def _untranslated_hours(values: dict, content: Content, config_path: Path | None) -> list[Problem]:
+    """The clinic's hours are words ("Mon-Fri"): a language without its own reads English."""
+    hours = values.get("clinic_hours")
+    given = {DEFAULT_LANGUAGE} if isinstance(hours, str) else set(hours or ())
+    missing = sorted(code for code in content.languages if code not in given and code.split("_")[0] not in given)
+    if config_path is None or not missing:
+        return []
+    return [Problem(f"{config_path}:1", f"clinic.hours has no text for {', '.join(missing)}: those patients read the "
+                    f"{DEFAULT_LANGUAGE!r} hours; give one per language (see config.example.yaml)", warning=True)]
 
 
 def _check_language(lang: Language, today: date, build_screens: bool) -> list[Problem]:

@@ -10,6 +10,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -47,7 +48,9 @@ class ConfigError(Exception):
 class Clinic:
     name: str
     phone: str
-    hours: str
+    # One text for every language, or one per language code ({"en": ..., "es": ...}); a
+    # language without its own gets the default language's.
+    hours: str | dict[str, str]
     timezone: str
 
 
@@ -137,7 +140,7 @@ def load_settings(env: dict[str, str] | None = None, *, require_token: bool = Tr
     clinic = Clinic(
         name=_text(clinic_raw, "name", f"{where}: clinic.name"),
         phone=_phone(clinic_raw.get("phone"), f"{where}: clinic.phone"),
-        hours=_text(clinic_raw, "hours", f"{where}: clinic.hours"),
+        hours=_hours(clinic_raw.get("hours"), f"{where}: clinic.hours"),
         timezone=_timezone(clinic_raw.get("timezone"), f"{where}: clinic.timezone"),
     )
 
@@ -264,6 +267,19 @@ def _text(section: dict, key: str, name: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{name} is missing or empty")
     return value.strip()
+
+
+def _hours(value: Any, name: str) -> str | dict[str, str]:
+    """Opening hours: a text, or a text per language code with the default language's one."""
+    if isinstance(value, dict):
+        from bot.content import DEFAULT_LANGUAGE
+
+        if not value or not all(isinstance(code, str) and isinstance(text, str) and text.strip() for code, text in value.items()):
+            raise ConfigError(f"{name} must be a text, or language codes each with a non-empty text (en: \"Mon-Fri 8:00-17:00\")")
+        if DEFAULT_LANGUAGE not in value:
+            raise ConfigError(f"{name} gives hours per language but none for the default language {DEFAULT_LANGUAGE!r}")
+        return {code.strip(): text.strip() for code, text in value.items()}
+    return _text({"hours": value}, "hours", name)
 
 
 def _optional_text(section: dict, key: str, default: str, name: str) -> str:

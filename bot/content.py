@@ -248,10 +248,11 @@ class Content:
         return self.default
 
 
-def load_content(root: Path, placeholders: dict[str, str]) -> tuple[Content | None, list[Problem]]:
+def load_content(root: Path, placeholders: dict[str, str | dict[str, str]]) -> tuple[Content | None, list[Problem]]:
     """Load every language under `root`; return the content (None if unusable) and problems.
 
-    `placeholders` are the clinic's values ({clinic_phone}...) as plain text.
+    `placeholders` are the clinic's values ({clinic_phone}...) as plain text; a value may be
+    given per language code (the clinic's hours), the default language's for the others.
     """
     problems: list[Problem] = []
     if not root.is_dir():
@@ -284,7 +285,15 @@ def has_errors(problems: list[Problem]) -> bool:
 # -- one language ----------------------------------------------------------------------------
 
 
-def _load_language(folder: Path, placeholders: dict[str, str], problems: list[Problem]) -> Language | None:
+def _in_language(placeholders: dict[str, str | dict[str, str]], code: str) -> dict[str, str]:
+    """The clinic's values as this language shows them."""
+    return {
+        name: value if isinstance(value, str) else value.get(code, value.get(code.split("_")[0], value[DEFAULT_LANGUAGE]))
+        for name, value in placeholders.items()
+    }
+
+
+def _load_language(folder: Path, placeholders: dict[str, str | dict[str, str]], problems: list[Problem]) -> Language | None:
     try:
         locale = Locale.parse(folder.name.replace("-", "_"))
     except (ValueError, UnknownLocaleError):
@@ -298,6 +307,7 @@ def _load_language(folder: Path, placeholders: dict[str, str], problems: list[Pr
     rules = _load_rules(folder / "rules.yaml", problems)
     if ui is None or menu is None or crisis is None:
         return None
+    placeholders = _in_language(placeholders, folder.name)
     return Language(
         code=folder.name,
         folder=folder,
