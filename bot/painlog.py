@@ -36,12 +36,26 @@ class PeriodStats:
     highest: int | None
 
 
+# 24-hour: '9:05', '09:05', '21.30', '2130', '19h30', '19h'.
+_TIME_24H = re.compile(r"([01]?\d|2[0-3])\s*(?:[:.h]\s*([0-5]\d)|h)?|([01]?\d|2[0-3])([0-5]\d)")
+# 12-hour, as phones and US patients write it: '7pm', '7:30 pm', '7.30PM', '12:15 a.m.'.
+_TIME_12H = re.compile(r"(0?[1-9]|1[0-2])(?:\s*[:.]\s*([0-5]\d))?\s*([ap])\.?\s*m\.?")
+
+
 def parse_local_time(text: str) -> time | None:
-    """'9:05', '09:05', '21.30' or '2130' as a time of day; None if it is not one."""
-    match = re.fullmatch(r"\s*([01]?\d|2[0-3])\s*[:.h]?\s*([0-5]\d)\s*", text)
-    if not match:
+    """A time of day typed by a patient, 24-hour or with am/pm; None if it is not one.
+
+    A bare hour ('9') is refused: 9 in the morning or at night is the patient's to say."""
+    typed = text.strip().lower()
+    if match := _TIME_12H.fullmatch(typed):
+        hour = int(match.group(1)) % 12 + (12 if match.group(3) == "p" else 0)
+        return time(hour, int(match.group(2) or 0))
+    match = _TIME_24H.fullmatch(typed)
+    if not match or (match.group(1) and match.group(2) is None and not typed.endswith("h")):
         return None
-    return time(int(match.group(1)), int(match.group(2)))
+    if match.group(3):
+        return time(int(match.group(3)), int(match.group(4)))
+    return time(int(match.group(1)), int(match.group(2) or 0))
 
 
 def local_occurrence(day: date, at: time, zone: ZoneInfo) -> datetime:

@@ -29,13 +29,16 @@ def at(text: str) -> datetime:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("9:05", time(9, 5)), ("09:05", time(9, 5)), ("21.30", time(21, 30)), ("2130", time(21, 30)), (" 7:00 ", time(7, 0))],
+    [("9:05", time(9, 5)), ("09:05", time(9, 5)), ("21.30", time(21, 30)), ("2130", time(21, 30)), (" 7:00 ", time(7, 0)),
+     # 12-hour, as US patients and phones write it.
+     ("7:30pm", time(19, 30)), ("7:30 PM", time(19, 30)), ("7pm", time(19, 0)), ("7.30 p.m.", time(19, 30)),
+     ("8 am", time(8, 0)), ("12am", time(0, 0)), ("12:15 pm", time(12, 15)), ("19h", time(19, 0)), ("19h30", time(19, 30))],
 )
 def test_times_a_patient_might_type(text: str, expected: time) -> None:
     assert parse_local_time(text) == expected
 
 
-@pytest.mark.parametrize("text", ["25:00", "9", "noon", "12:60", ""])
+@pytest.mark.parametrize("text", ["25:00", "9", "noon", "12:60", "", "13pm", "0am", "7:30 xm"])
 def test_not_times(text: str) -> None:
     assert parse_local_time(text) is None
 

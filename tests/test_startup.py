@@ -93,7 +93,8 @@ async def failing_api(answer) -> tuple[web.AppRunner, str]:
     """A Bot API that answers every call with `answer(request)`."""
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", answer)
-    runner = web.AppRunner(app)
+    # A hanging answer is cut off at cleanup, not waited for (aiohttp's default is 60 s).
+    runner = web.AppRunner(app, shutdown_timeout=0.5)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

@@ -250,8 +250,6 @@ def test_paid_broadcasts_allow_a_rate_up_to_1000(tmp_path, env) -> None:
         load_settings({**env, "BOT_CONFIG": str(config)})
 
 
-@pytest.mark.skip(reason="open defect: once in ~8 full runs the 200/s paid broadcast stalls at 'Sent 0' "
-                  "after a connection-pool timeout (seen after the throughput and hardening merges); see the closing note")
 async def test_a_paid_broadcast_says_what_it_costs_and_sends_with_allow_paid_broadcast(standin, services) -> None:
     async with bot_running(services, broadcast_paid=True, broadcast_rate=200.0):
         patients = add_patients(standin, services.settings.database, range(6601, 6701))
