@@ -11,7 +11,6 @@ Every word comes from content (`report_pdf.*`), every date and number from Babel
 from __future__ import annotations
 
 import io
-import textwrap
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -25,7 +24,9 @@ from babel.numbers import format_decimal, format_percent  # noqa: E402
 from matplotlib import rc_context  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.font_manager import FontProperties  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.textpath import TextToPath  # noqa: E402
 
 from bot.chart import ChartLabels, draw_pain_chart  # noqa: E402
 from bot.painlog import CourseChange, Score, peg_score, weekly_summaries  # noqa: E402
@@ -34,6 +35,7 @@ A4 = (8.27, 11.69)  # inches
 MARGIN = 0.7
 LINE = 1.45          # line height, as a multiple of the font size
 BODY = 10.5          # points
+_TEXT_TO_PATH = TextToPath()
 NOTE_CHARACTERS = 300  # of each note on paper; /mydata has them whole
 
 
@@ -93,6 +95,25 @@ def change_figures(change: CourseChange, locale: str, day_pattern: str) -> dict[
     }
 
 
+def text_width_points(text: str, size: float, bold: bool) -> float:
+    """How wide `text` is set in the report's font, measured by matplotlib (not guessed:
+    Spanish and bold headings run wider than an average character width says)."""
+    properties = FontProperties(family="DejaVu Sans", size=size, weight="bold" if bold else "normal")
+    width, _height, _descent = _TEXT_TO_PATH.get_text_width_height_descent(text, properties, ismath=False)
+    return width
+
+
+def wrap_to_width(text: str, width_points: float, size: float, bold: bool = False) -> list[str]:
+    """Words in lines that each fit `width_points`; a word longer than a line stands alone."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and text_width_points(f"{lines[-1]} {word}", size, bold) <= width_points:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines
+
+
 class _Page:
     """Text written down a page from the top, wrapped to the page's width."""
 
@@ -101,10 +122,8 @@ class _Page:
         self.y = A4[1] - MARGIN  # inches from the bottom
 
     def write(self, text: str, size: float = BODY, bold: bool = False, gap_after: float = 0.06, indent: float = 0) -> None:
-        # DejaVu Sans averages about 0.55 em a character: wrap to what fits the width.
         width_points = (A4[0] - 2 * MARGIN - indent) * 72
-        columns = max(20, int(width_points / (size * 0.5)))
-        for line in textwrap.wrap(text, columns) or [""]:
+        for line in wrap_to_width(text, width_points, size, bold) or [""]:
             self.y -= size * LINE / 72
             self.figure.text((MARGIN + indent) / A4[0], self.y / A4[1], line, fontsize=size,
                              fontweight="bold" if bold else "normal", va="baseline")
@@ -139,6 +158,10 @@ def render_report(data: ReportData, texts: dict[str, str], chart: ChartLabels) -
     def when(moment: date) -> str:
         return format_date(moment, day, locale=locale)
 
+    def dated(moment: date) -> str:
+        """With its year: the report's period and date, read long after the visit."""
+        return format_date(moment, chart.year_day_pattern, locale=locale)
+
     def t(key: str, **values: object) -> str:
         return texts[key].format(**values)
 
@@ -160,8 +183,8 @@ def render_report(data: ReportData, texts: dict[str, str], chart: ChartLabels) -
         page = _Page(first_page)
         page.write(t("title"), size=20, bold=True, gap_after=0.02)
         page.write(t("for", first_name=data.first_name), size=14, gap_after=0.02)
-        page.write(t("period", start=when(data.first), end=when(data.last), days=days), size=12, gap_after=0.02)
-        page.write(t("made", date=when(data.last)), size=9)
+        page.write(t("period", start=dated(data.first), end=dated(data.last), days=days), size=12, gap_after=0.02)
+        page.write(t("made", date=dated(data.last)), size=9)
         page.rule()
 
         page.heading(t("change_heading"))
@@ -206,7 +229,7 @@ def render_report(data: ReportData, texts: dict[str, str], chart: ChartLabels) -
         second_page = Figure(figsize=A4)
         page = _Page(second_page)
         page.write(f"{t('title')} · {t('for', first_name=data.first_name)} · "
-                   f"{t('period', start=when(data.first), end=when(data.last), days=days)}", size=9)
+                   f"{t('period', start=dated(data.first), end=dated(data.last), days=days)}", size=9)
         page.rule()
 
         page.heading(t("sleep_mood_heading"))
@@ -247,7 +270,7 @@ def render_report(data: ReportData, texts: dict[str, str], chart: ChartLabels) -
                 text = " ".join(note.split())
                 if len(text) > NOTE_CHARACTERS:
                     text = text[: NOTE_CHARACTERS - 1].rstrip() + "…"
-                lines = len(textwrap.wrap(f"{when(note_day)}: {text}", 98))
+                lines = len(wrap_to_width(f"{when(note_day)}: {text}", (A4[0] - 2 * MARGIN) * 72, 9.5))
                 if page.room() < (lines + 2) * 9.5 * LINE / 72:
                     page.write(t("notes_more", count=len(notes) - index), size=9.5)
                     break

@@ -156,7 +156,7 @@ def test_the_pdf_has_the_dates_averages_and_change(language) -> None:
     assert reader.pages[0].mediabox.width == pytest.approx(595.4, abs=1)  # A4
     text = pdf_text(pdf)
     assert "Pain report" in text and "Ann" in text
-    assert "Mon 2 Nov to Tue 1 Dec (30 days)" in text
+    assert "2 Nov 2026 to 1 Dec 2026 (30 days)" in text  # with its year: read long after the visit
     # The last week: every day 5, interference 3.
     assert "Wed 25 Nov to Tue 1 Dec" in text
     assert data.change.before == 8 and data.change.last == 5
@@ -176,3 +176,23 @@ def test_notes_are_in_the_pdf_only_when_chosen(language) -> None:
     text = pdf_text(with_notes)
     assert "The patient's notes" in text
     assert "Tue 1 Dec: secret note 0" in text and "secret note 25" in text
+
+
+@pytest.mark.parametrize("code", ["en", "es"])
+def test_every_heading_and_line_of_the_pdf_fits_the_page_width(code) -> None:
+    """Spanish runs longer than English: a heading wrapped by a guessed character width once
+    ran off the page. Every report text, bold or not, is wrapped to what the font measures."""
+    from bot.check import placeholders_for
+    from bot.config import load_settings
+    from bot.content import load_content
+    from bot.report import A4, MARGIN, text_width_points, wrap_to_width
+    from flows.report import pdf_texts
+
+    settings = load_settings({"BOT_CONFIG": "config.example.yaml"}, require_token=False)
+    content, _problems = load_content(settings.content_dir, placeholders_for(settings))
+    width = (A4[0] - 2 * MARGIN) * 72
+    for key, text in pdf_texts(content.language(code)).items():
+        for bold, size in ((True, 12.5), (False, 10.5)):
+            lines = wrap_to_width(text.replace("{", "").replace("}", ""), width, size, bold)
+            assert lines, key
+            assert all(text_width_points(line, size, bold) <= width for line in lines if " " in line), (key, lines)

@@ -142,7 +142,7 @@ async def test_report_pdf_for_the_patient_notes_only_when_chosen(patient: Telegr
     assert document.filename == "pain-report-2026-11-21.pdf"
     text = pdf_text(document.file)
     assert "Ann" in text
-    assert "Fri 23 Oct to Sat 21 Nov (30 days)" in text
+    assert "23 Oct 2026 to 21 Nov 2026 (30 days)" in text
     assert "Average pain in the 7 days before it: 7.0" in text
     assert "Change: -3.0 points (-43%)" in text
     assert "Sun 15 Nov to Sat 21 Nov 7 4.0" in text  # the last calendar week: 7 check-ins, average 4.0
