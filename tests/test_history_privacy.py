@@ -132,3 +132,21 @@ async def test_delete_erases_every_row_of_the_patient(patient: TelegramUser, clo
     # Afterwards the bot treats them as new: the notice again, nothing stored before consent.
     await patient.send("/checkin")
     assert "what is stored" in patient.last.text
+
+
+async def test_every_stored_table_and_column_has_a_heading_in_every_language(tmp_path, services) -> None:
+    """/mydata names each table and column in the patient's language; one added later
+    without its headings would show the database's English name in a Spanish file."""
+    from bot.storage import Storage
+
+    storage = await Storage.open(tmp_path / "headings.sqlite3")
+    try:
+        tables = await storage.tables_with_patient_rows()
+        columns = {table: [row[1] for row in await storage._db.execute_fetchall(f"PRAGMA table_info({table})")] for table in tables}
+    finally:
+        await storage.close()
+    assert {"checkins", "treatment_sessions", "peg_answers"} <= set(tables)
+    for code, lang in services.content.languages.items():
+        missing = [table for table in tables if f"mydata.tables.{table}" not in lang.ui]
+        missing += sorted({f"{table}.{column}" for table in tables for column in columns[table] if f"mydata.columns.{column}" not in lang.ui})
+        assert missing == [], f"content/{code}/ui/mydata.yaml lacks {missing}"
