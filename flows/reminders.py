@@ -254,9 +254,11 @@ async def time_typed(update: Update, context: CallbackContext, _checkin_id: int 
     if at is None:
         await send(update, Screen(lang.text("reminders.bad_time"), (back_to_reminders_row(lang),)))
         return
-    await services(context).db().stop_awaiting_text(update.effective_user.id)
+    # Stored, answered, and only then no longer awaited: if the answer fails (the API is
+    # down), the pipeline handles the message again and it still reads as the time.
     await _set_time(context, update.effective_user.id, at)
     await send(update, await _current_settings(context, update.effective_user.id, lang))
+    await services(context).db().stop_awaiting_text(update.effective_user.id)
 
 
 async def zone_chosen(update: Update, context: CallbackContext) -> None:
@@ -309,9 +311,9 @@ async def zone_typed(update: Update, context: CallbackContext, _checkin_id: int 
     if zone is None or reminder is None:
         await send(update, Screen(lang.text("reminders.bad_zone"), (back_to_reminders_row(lang),)))
         return
-    await used.db().stop_awaiting_text(user_id)
     await _set_zone(context, reminder, zone)
     await send(update, await _current_settings(context, user_id, lang))
+    await used.db().stop_awaiting_text(user_id)  # after the answer, as for the time
 
 
 async def action_tapped(update: Update, context: CallbackContext) -> None:

@@ -190,8 +190,10 @@ async def day_typed(update: Update, context: CallbackContext, _unused: int | Non
     if day is None:
         await send(update, Screen(lang.text("sessions.bad_day", example=example_day(lang, today)), _typed_rows(lang)))
         return
-    await used.db().stop_awaiting_text(update.effective_user.id)
+    # Noted (once: one row per kind and day), answered, then no longer awaited: a retry
+    # after a failed answer reads the message as the day again.
     await _note(update, context, kind, day, edit=False)
+    await used.db().stop_awaiting_text(update.effective_user.id)
 
 
 async def remove_tapped(update: Update, context: CallbackContext) -> None:

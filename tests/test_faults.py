@@ -322,6 +322,25 @@ async def test_a_note_typed_while_the_answers_fail_gets_its_summary_not_the_fall
     assert rows(database, "SELECT note FROM checkins WHERE user_id = 1001")[0]["note"] == "a bad night"
 
 
+async def test_a_reminder_time_typed_while_the_answers_fail_is_set_and_answered(standin, bot, services) -> None:
+    database = services.settings.database
+    add_patients(standin, database, [1001], consented=True)
+    patient = TelegramUser(standin, 1001, first_name="Ann")
+    await patient.send("/reminders")
+    await patient.click("⌨️ Type another time")
+    before = len(patient.messages)
+    standin.outage("500", spare=("getUpdates",))
+    standin.push_text(1001, "7:30pm")
+    update_id = standin.last_update_id
+    await standin.wait_for(lambda: any(c.chat_id == 1001 and c.injected for c in standin.calls), 10)
+    standin.end_outage()
+    await wait_until(lambda: finished(update_id), 30, "the typed time to be handled")
+    answers = [m.text for m in patient.messages[before:]]
+    assert len(answers) == 1 and "every day at 19:30" in answers[0], answers
+    assert rows(database, "SELECT local_time FROM reminders WHERE user_id = 1001")[0]["local_time"] == "19:30"
+    assert rows(database, "SELECT * FROM awaiting_text WHERE user_id = 1001") == []
+
+
 async def test_retries_end_after_ten_minutes_and_free_the_chat(standin, bot, clock) -> None:
     """An answer that keeps failing is not retried forever: after ten minutes by the bot's
     clock the patient is asked to tap again, and their next message is handled."""
