@@ -103,6 +103,7 @@ def build_application(services: Services) -> Application:
     # group. Then the flows; the first handler that matches wins. Then typed answers a flow
     # asked for, then the fallback for everything else.
     application.add_handler(private_only.handler(services))
+    application.add_handler(fallback.TapWithoutData())  # would match every button pattern
     application.add_handlers(safety.button_handlers())
     for flow in FLOWS:
         application.add_handlers(flow.handlers(services))

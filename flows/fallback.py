@@ -53,6 +53,21 @@ async def stale_button(update: Update, context: CallbackContext) -> None:
     await send(update, main_menu(lang, intro=lang.text("fallback.stale_button")))
 
 
+class TapWithoutData(CallbackQueryHandler):
+    """A tap whose callback data is empty (a forged or broken client).
+
+    python-telegram-bot's CallbackQueryHandler lets a query without data match *every*
+    pattern, so without this the first button handler would take it: the 🆘 one, with a
+    false crisis alert to the staff. Registered before the flows' buttons."""
+
+    def __init__(self) -> None:
+        super().__init__(stale_button)
+
+    def check_update(self, update: object) -> bool:
+        query = update.callback_query if isinstance(update, Update) else None
+        return query is not None and not query.data and not query.game_short_name
+
+
 def handlers(services: Services) -> list:
     return [
         MessageHandler(PRIVATE & filters.COMMAND, unknown_command),

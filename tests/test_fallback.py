@@ -33,7 +33,7 @@ async def test_unknown_and_staff_commands_from_a_patient_get_the_same_answer(pat
 @pytest.mark.parametrize(
     "data",
     ["t:removed_topic", "p:tms:no_such_page:0", "garbage!!", "sc:yyyyyyyyyyyyyyyyyyyy", "x" * 64,
-     "ci:s:1:7", "ci:i:1:t", "rm:t:2900", "ci:n:1:5"],
+     "ci:s:1:7", "ci:i:1:t", "rm:t:2900", "ci:n:1:5", "", " ", "sos ", "SOS"],
 )
 async def test_stale_or_forged_buttons_are_answered_politely(patient: TelegramUser, data: str) -> None:
     await patient.send("/start")
