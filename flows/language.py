@@ -29,7 +29,7 @@ def choice_screen(content: Content, lang: Language) -> Screen:
         (Button(("✓ " if code == lang.code else "") + other.label("language.name"), callbacks.language_chosen(code)),)
         for code, other in content.languages.items()
     )
-    text = lang.text("language.choose", current=lang.label("language.name"))
+    text = lang.text("language.choose", current=lang.label("language.name_in_sentence"))
     return Screen(text, rows + (back_to_menu_row(lang),), origin=lang.text_origins.get("language.choose", ""))
 
 

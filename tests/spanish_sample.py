@@ -36,6 +36,7 @@ commands:
 
 language:
   name: "Español"
+  name_in_sentence: "español"
   choose: "🌐 <b>Idioma</b>\\nUsted lee en <b>{current}</b>. ¿Qué idioma prefiere?"
   changed: "✅ Desde ahora le escribo en español."
   help_button: "🌐 Idioma"
