@@ -59,7 +59,9 @@ REPLY_LINES = (
     ("clinic", None),
     ("care", None),
 )
-SHORT_LINES = (("emergency", None), ("line", None), ("text", "crisis_text"), ("clinic", None))
+# The short reply keeps every option of the full one, one line each: a veteran or a
+# Spanish speaker may only read the later replies.
+SHORT_LINES = tuple(line for line in REPLY_LINES if line[0] != "care")
 
 
 # -- screens (pure) -------------------------------------------------------------------------

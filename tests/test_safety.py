@@ -107,6 +107,8 @@ async def test_a_burst_gets_the_full_reply_once_then_the_numbers_alone(patient: 
         await patient.send(text)
         (short,) = patient.messages[before:]  # one message each, no contact card
         assert "911" in short.text and "988" in short.text and CLINIC_PHONE in short.text
+        # Every option of the full reply, one line each: text, chat, veterans, Spanish.
+        assert all(option in short.text for option in ("Text 988", "988lifeline.org", "838255", "Español: 988, marque 2"))
         assert "Are you safe" not in short.text
     assert len(full_replies(patient)) == 1
     assert sum(message.kind == "contact" for message in patient.messages) == 1
