@@ -82,27 +82,24 @@ def ordinary_words(language: str) -> Callable[[str], bool] | None:
     from spellchecker import SpellChecker  # each list loads in ~0.1 s, once per language
     from wordfreq import available_languages, get_frequency_dict
 
-    frequencies: dict[str, float] = {}
+    # A spelling without accents is ordinary when any of its accented spellings is: so the
+    # rare words are dropped first and only the rest normalised (a second at start, not four).
+    ordinary: set[str] = set()
+    has_a_list = False
     try:
         checker = SpellChecker(language=language, distance=1)
     except ValueError:
         pass
     else:
+        has_a_list = True
         total = checker.word_frequency.total_words
-        for word, count in checker.word_frequency.dictionary.items():
-            _add(frequencies, normalise(word), count / total)
+        ordinary.update(normalise(word) for word, count in checker.word_frequency.dictionary.items()
+                        if count / total >= ORDINARY_WORD_FREQUENCY)
     if language in available_languages():
-        for word, frequency in get_frequency_dict(language, wordlist="best").items():
-            _add(frequencies, normalise(word), frequency)
-    if not frequencies:
-        return None
-    ordinary = frozenset(word for word, frequency in frequencies.items() if frequency >= ORDINARY_WORD_FREQUENCY)
-    return ordinary.__contains__
-
-
-def _add(frequencies: dict[str, float], word: str, frequency: float) -> None:
-    """Keep the highest frequency any list gives a word or one of its accented spellings."""
-    frequencies[word] = max(frequencies.get(word, 0.0), frequency)
+        has_a_list = True
+        ordinary.update(normalise(word) for word, frequency in get_frequency_dict(language, wordlist="best").items()
+                        if frequency >= ORDINARY_WORD_FREQUENCY)
+    return frozenset(ordinary).__contains__ if has_a_list else None
 
 
 class Detector:
