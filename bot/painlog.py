@@ -36,10 +36,14 @@ class PeriodStats:
     highest: int | None
 
 
-# 24-hour: '9:05', '09:05', '21.30', '2130', '19h30', '19h'.
-_TIME_24H = re.compile(r"([01]?\d|2[0-3])\s*(?:[:.h]\s*([0-5]\d)|h)?|([01]?\d|2[0-3])([0-5]\d)")
-# 12-hour, as phones and US patients write it: '7pm', '7:30 pm', '7.30PM', '12:15 a.m.'.
-_TIME_12H = re.compile(r"(0?[1-9]|1[0-2])(?:\s*[:.]\s*([0-5]\d))?\s*([ap])\.?\s*m\.?")
+# The ways patients type a time of day (after lower-casing and trimming):
+_TIME_PATTERNS = (
+    re.compile(r"(?P<hour>[01]?\d|2[0-3])\s*[:.h]\s*(?P<minute>[0-5]\d)"),    # 9:05, 21.30, 19h30
+    re.compile(r"(?P<hour>[01]?\d|2[0-3])(?P<minute>[0-5]\d)"),                 # 2130, 930
+    re.compile(r"(?P<hour>[01]?\d|2[0-3])\s*h"),                               # 19h
+    # 12-hour, as phones and US patients write it: 7pm, 7:30 pm, 7.30PM, 12:15 a.m.
+    re.compile(r"(?P<hour>0?[1-9]|1[0-2])(?:\s*[:.]\s*(?P<minute>[0-5]\d))?\s*(?P<half>[ap])\.?\s*m\.?"),
+)
 
 
 def parse_local_time(text: str) -> time | None:
@@ -47,15 +51,14 @@ def parse_local_time(text: str) -> time | None:
 
     A bare hour ('9') is refused: 9 in the morning or at night is the patient's to say."""
     typed = text.strip().lower()
-    if match := _TIME_12H.fullmatch(typed):
-        hour = int(match.group(1)) % 12 + (12 if match.group(3) == "p" else 0)
-        return time(hour, int(match.group(2) or 0))
-    match = _TIME_24H.fullmatch(typed)
-    if not match or (match.group(1) and match.group(2) is None and not typed.endswith("h")):
-        return None
-    if match.group(3):
-        return time(int(match.group(3)), int(match.group(4)))
-    return time(int(match.group(1)), int(match.group(2) or 0))
+    for pattern in _TIME_PATTERNS:
+        if match := pattern.fullmatch(typed):
+            parts = match.groupdict()
+            hour = int(parts["hour"])
+            if parts.get("half"):
+                hour = hour % 12 + (12 if parts["half"] == "p" else 0)
+            return time(hour, int(parts.get("minute") or 0))
+    return None
 
 
 def local_occurrence(day: date, at: time, zone: ZoneInfo) -> datetime:
