@@ -115,6 +115,28 @@ def in_flight_window(per_second: float, round_trip_seconds: float) -> int:
     return max(2, min(MAX_IN_FLIGHT, wanted))
 
 
+@dataclass
+class FailureStreak:
+    """Passing failures (timeouts, 5xx) in a row, the sends of one window counted as one.
+
+    With a window of sends on their way, one outage fails all of them within a moment: that
+    is one failure, not sixty, or the backoff would leap to its cap (a minute's stall at
+    "Sent 0") after a single blip. A failure counts only for a send started after the last
+    counted failure, i.e. one sent again after the pause."""
+
+    count: int = 0
+    last_counted_at: float = float("-inf")
+
+    def failed(self, started: float, now: float) -> int:
+        if started >= self.last_counted_at:
+            self.count += 1
+            self.last_counted_at = now
+        return self.count
+
+    def succeeded(self) -> None:
+        self.count = 0
+
+
 def backoff_seconds(failures_in_a_row: int) -> float:
     """The pause after the n-th failure in a row: 1, 2, 4, 8... seconds, capped."""
     exponent = max(0, failures_in_a_row - 1)
@@ -317,7 +339,7 @@ class OutboxWorker:
         self.progress_interval = progress_interval
         self.pipeline = SendPipeline(bot, per_second, paid=paid)
         self.counters = WorkerCounters()
-        self._failures_in_a_row = 0
+        self._failures = FailureStreak()
         self._last_progress: dict[int, float] = {}
         # Rows read from SQLite and not yet started, in sending order (a refused one goes
         # back to its place), and those on their way, by (broadcast id, user id).
@@ -423,10 +445,10 @@ class OutboxWorker:
                     options["allow_paid_broadcast"] = True
                 await send_broadcast_message(self.bot, user_id, self.screens.message_for(item), **options)
             except Exception as error:  # noqa: BLE001 - every failure is classified below
-                await self._failed(item, error)
+                await self._failed(item, error, started)
                 return
             self.pipeline.measured(loop.time() - started)
-            self._failures_in_a_row = 0
+            self._failures.succeeded()
             self.counters.sent += 1
             await self.storage.record_outcome(broadcast_id, user_id, "sent", self.clock())
         finally:
@@ -434,7 +456,7 @@ class OutboxWorker:
             self._in_flight.discard((broadcast_id, user_id))
         await self._maybe_show_progress(broadcast_id)
 
-    async def _failed(self, item: OutboxItem, error: Exception) -> None:
+    async def _failed(self, item: OutboxItem, error: Exception, started: float) -> None:
         broadcast_id, user_id = item.broadcast.id, item.user_id
         now = asyncio.get_running_loop().time()
         failure = classify(error)
@@ -454,11 +476,11 @@ class OutboxWorker:
             await self.storage.record_outcome(broadcast_id, user_id, "failed", self.clock())
             return
         self.counters.passing_failures += 1
-        self._failures_in_a_row += 1
+        in_a_row = self._failures.failed(started, now)
         attempts = await self.storage.record_failed_attempt(broadcast_id, user_id)
         # Sends in flight finish meanwhile, so "in a row" alone would forget this patient's
         # own failures: the pause grows with whichever is more.
-        pause = backoff_seconds(max(self._failures_in_a_row, attempts))
+        pause = backoff_seconds(max(in_a_row, attempts))
         if attempts >= MAX_ATTEMPTS:
             log.warning("broadcast %s: a message failed %s times (%s); giving up on it", broadcast_id, attempts, type(error).__name__)
             await self.storage.record_outcome(broadcast_id, user_id, "failed", self.clock())

@@ -9,7 +9,9 @@ import pytest
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot import export
-from bot.outbox import MAX_IN_FLIGHT, Failure, Pacer, backoff_seconds, classify, in_flight_window, retry_after_seconds
+from bot.outbox import (
+    MAX_IN_FLIGHT, Failure, FailureStreak, Pacer, backoff_seconds, classify, in_flight_window, retry_after_seconds,
+)
 from bot.rate_limiter import OWN_RETRIES, BotRateLimiter
 
 
@@ -53,6 +55,18 @@ def test_the_window_fills_the_round_trip_at_the_rate_and_is_bounded() -> None:
     assert in_flight_window(29, 0.05) == 5
     assert in_flight_window(29, 0.0) == 2
     assert in_flight_window(1000, 0.15) == MAX_IN_FLIGHT  # a paid broadcast at full speed
+
+
+def test_a_window_of_sends_failing_in_one_outage_is_one_failure_in_a_row() -> None:
+    streak = FailureStreak()
+    # 60 sends started within half a second, all failing when the API blips at t=10.
+    counts = [streak.failed(started=9.5 + i / 120, now=10.0 + i / 1000) for i in range(60)]
+    assert counts[-1] == 1 and backoff_seconds(counts[-1]) == 1
+    # The first send after the pause fails again: now it is two in a row, and so on.
+    assert streak.failed(started=11.2, now=11.3) == 2
+    assert streak.failed(started=13.4, now=13.5) == 3
+    streak.succeeded()
+    assert streak.failed(started=20.0, now=20.1) == 1
 
 
 def test_backoff_doubles_from_one_second_and_is_capped() -> None:

@@ -9,6 +9,8 @@ logs and from the outbox rows in SQLite; no assertion is about time.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import asyncio
 import contextlib
 import textwrap
@@ -19,6 +21,7 @@ import pytest
 from bot.config import ConfigError, load_settings
 from bot.rate_limiter import BotRateLimiter, SharedBudget
 from bot.standin import BotApiStandIn
+from flows.staff import WORKER
 from tests.client import TelegramUser, finished, wait_until
 from tests.conftest import CONFIG, STAFF_ID, run_due_prompts
 from tests.seed import NOW, add_patients, bot_running, connect, rows, stamp
@@ -251,14 +254,26 @@ def test_paid_broadcasts_allow_a_rate_up_to_1000(tmp_path, env) -> None:
 
 
 async def test_a_paid_broadcast_says_what_it_costs_and_sends_with_allow_paid_broadcast(standin, services) -> None:
-    async with bot_running(services, broadcast_paid=True, broadcast_rate=200.0):
+    async with bot_running(services, broadcast_paid=True, broadcast_rate=200.0) as application:
         patients = add_patients(standin, services.settings.database, range(6601, 6701))
         staff = TelegramUser(standin, STAFF_ID, first_name="Dana")
         await compose(staff, NEWS)
         confirm = staff.last
         assert "Paid broadcast" in confirm.text and "0.1 Telegram Stars per message" in confirm.text
         await staff.click("Send to 100 patients")
-        await staff.expect("finished", timeout=30)
+        try:
+            await staff.expect("finished", timeout=30)
+        except AssertionError as stalled:
+            # Once in a few full runs this stalled at "Sent 0": say what the sends met.
+            outcomes = Counter((c.method, c.status, c.description) for c in standin.calls if c.chat_id in set(patients))
+            worker = application.bot_data[WORKER]
+            task = worker._task
+            state = (f"task done={task.done() if task else None} "
+                     f"exception={task.exception() if task and task.done() and not task.cancelled() else None} "
+                     f"stack={task.get_stack(limit=8) if task and not task.done() else None} counters={worker.counters} "
+                     f"queue={len(worker._queue)} in_flight={len(worker._in_flight)} tasks={len(worker.pipeline.tasks)} "
+                     f"hold={worker.pipeline.hold_wait():.1f}s wake={worker._wake.is_set()}")
+            raise AssertionError(f"{stalled}; sends to patients: {dict(outcomes)}; worker: {state}") from None
         patient = TelegramUser(standin, 1001, first_name="Ann")
         await patient.send("/start")
     sends = broadcast_calls(standin, set(patients))
