@@ -222,6 +222,7 @@ class TelegramUser:
             texts = [m.text[:80] for m in self.messages[-5:]]
             raise AssertionError(
                 f"no bot message contains {contains!r} after {timeout}s; last messages: {texts}"
+                f"{_background_work()}"
             ) from None
 
     def callback_answer(self) -> dict | None:
@@ -287,3 +288,25 @@ class TelegramUser:
         return "buttons of recent messages: " + "; ".join(
             f"#{m.message_id}: {m.button_labels}" for m in recent
         )
+
+
+def _background_work() -> str:
+    """Where the bot's background workers of this process wait (for a failed wait: a
+    broadcast that never finishes says which await it is stuck in)."""
+    lines = []
+    for task in asyncio.all_tasks():
+        if task.get_name() in ("broadcast outbox worker",) and not task.done():
+            frames, awaited = [], task.get_coro()
+            while awaited is not None and len(frames) < 12:  # the chain of awaits, outermost first
+                frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+                if frame is not None:
+                    frames.append(f"{frame.f_code.co_name}:{frame.f_lineno}")
+                awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+            frames = " -> ".join(frames)
+            worker = task.get_coro().cr_frame.f_locals.get("self") if task.get_coro().cr_frame else None
+            state = ""
+            if worker is not None:
+                state = (f" queue={len(worker._queue)} in_flight={len(worker._in_flight)} tasks={len(worker.pipeline.tasks)}"
+                         f" hold={worker.pipeline.hold_wait():.1f}s wake={worker._wake.is_set()} {worker.counters}")
+            lines.append(f"{task.get_name()}: {frames}{state}")
+    return ("; " + "; ".join(lines)) if lines else ""
