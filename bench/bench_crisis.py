@@ -3,6 +3,7 @@
     python bench/bench_crisis.py               # every language: development and held-out sets, per family
     python bench/bench_crisis.py --misses      # also list what was missed / caught wrongly
     python bench/bench_crisis.py --lang es     # one language's crisis.yaml and corpus (Spanish)
+    python bench/bench_crisis.py --any-language  # as the bot screens: every language's patterns on each message
     python bench/bench_crisis.py --reply 200   # also: first reply time for 200 new patients
 
 Recall: the share of crisis phrasings that get the crisis reply. False alarms: the share of
@@ -99,13 +100,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lang", action="append", help="a language folder of content/ (default: every one with a crisis.yaml)")
     parser.add_argument("--misses", action="store_true", help="list each miss and false alarm")
+    parser.add_argument("--any-language", action="store_true", help="screen with every language's patterns, as the bot does")
     parser.add_argument("--reply", type=int, default=0, metavar="N", help="time the first reply for N new patients")
     args = parser.parse_args()
 
     languages = args.lang or sorted(path.parent.name for path in CONTENT_DIR.glob("*/crisis.yaml"))
     timings = []
+    every = EveryLanguage([language_detector(path.parent.name) for path in sorted(CONTENT_DIR.glob("*/crisis.yaml"))])
     for lang in languages:
-        detector = language_detector(lang)
+        detector = every if args.any_language else language_detector(lang)
         timings += measure_files(detector, lang, args.misses)
     timings.sort()
     p95 = timings[int(0.95 * (len(timings) - 1))]
@@ -125,6 +128,23 @@ def language_detector(lang: str):
         sys.exit("\n".join(str(problem) for problem in problems))
     crisis.detector.is_crisis("warm up")  # loads the word lists once
     return crisis.detector
+
+
+class EveryLanguage:
+    """Content.is_crisis_in_any_language: a patient may write in another language than the one
+    they read in, so the bot screens each message with every language's patterns."""
+
+    def __init__(self, detectors: list) -> None:
+        self.detectors = detectors
+
+    def is_crisis(self, text: str) -> bool:
+        return any(detector.is_crisis(text) for detector in self.detectors)
+
+    def family(self, text: str) -> str | None:
+        return next((f"{detector.language} {detector.family(text)}" for detector in self.detectors if detector.is_crisis(text)), None)
+
+    def read(self, text: str) -> str:
+        return " | ".join(f"{detector.language}: {detector.read(text)}" for detector in self.detectors)
 
 
 def measure_files(detector, lang: str, show_misses: bool) -> list[float]:

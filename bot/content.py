@@ -607,13 +607,17 @@ def _load_crisis(path: Path, problems: list[Problem]) -> CrisisContent | None:
     data = _read(path, problems)
     if data is None:
         return None
-    fields = _Fields(path, data, problems, {"words", "shorthand", "key_words", "families", "examples", "not_examples"})
+    fields = _Fields(path, data, problems, {"words", "shorthand", "key_words", "endings", "families", "examples", "not_examples"})
     words = _text_mapping(fields, "words", required=False)
     shorthand = _text_mapping(fields, "shorthand", required=False)
     key_words = data.get("key_words") or []
     if not isinstance(key_words, list) or not all(isinstance(word, str) for word in key_words):
         fields.problem("key_words", "'key_words' must be a list of words, e.g. [suicide, overdose]")
         key_words = []
+    endings = data.get("endings") or []
+    if not isinstance(endings, list) or not all(isinstance(ending, str) for ending in endings):
+        fields.problem("endings", "'endings' must be a list of word endings, e.g. [me, te, se]")
+        endings = []
     families = []
     raw = data.get("families")
     if not isinstance(raw, LineDict) or not raw:
@@ -633,7 +637,7 @@ def _load_crisis(path: Path, problems: list[Problem]) -> CrisisContent | None:
     not_examples, not_example_origins = _texts_with_origins(fields, "not_examples")
     if not families:
         return None
-    detector = Detector(path.parent.name, shorthand, key_words, families)
+    detector = Detector(path.parent.name, shorthand, key_words, families, endings)
     return CrisisContent(detector, examples, not_examples, example_origins, not_example_origins)
 
 

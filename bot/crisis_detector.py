@@ -11,7 +11,9 @@ steps, and the patterns are matched against the result:
    ("sucide" -> "suicide", "myslef" -> "myself"): rapidfuzz's optimal-string-alignment
    distance, one edit for words of four letters or more (a dropped letter for three), two
    for words of eight or more. An ordinary word of the language is never "corrected": "will"
-   stays "will", not "kill" (the word lists of pyspellchecker and wordfreq decide);
+   stays "will", not "kill" (the word lists of pyspellchecker and wordfreq decide), nor is an
+   ordinary word with one of crisis.yaml's `endings` glued on (Spanish pronouns: "cobrarme",
+   "saltarme" are "cobrar", "saltar" + "me", not "cortarme", "matarme");
 4. shorthand of crisis.yaml is spelt out ("kms" -> "kill myself", "cant" -> "can not").
 
 Then each family's patterns are searched in the text. A match that overlaps a match of the
@@ -105,20 +107,24 @@ def ordinary_words(language: str) -> Callable[[str], bool] | None:
 class Detector:
     """The safety net's reading of one language: shorthand, key words, families."""
 
-    def __init__(self, language: str, shorthand: dict[str, str], key_words: Iterable[str], families: Iterable[Family]) -> None:
+    def __init__(
+        self, language: str, shorthand: dict[str, str], key_words: Iterable[str], families: Iterable[Family], endings: Iterable[str] = ()
+    ) -> None:
         self.language = language
         self.families = tuple(families)
         self.shorthand = {normalise(short): normalise(meaning) for short, meaning in shorthand.items()}
         self.key_words = frozenset(normalise(word) for word in key_words)
         # Typos are read as key words or as one-word shorthand ("wana" -> "wanna").
         self._targets = sorted(self.key_words | {short for short in self.shorthand if " " not in short})
-        self._ordinary = ordinary_words(language)
+        self._ordinary_word = ordinary_words(language)
+        # Longest first: "tomarmelas" is "tomar" + "melas" before it is "tomarmel" + "as".
+        self._endings = tuple(sorted({normalise(ending) for ending in endings}, key=len, reverse=True))
         phrases = sorted(self.shorthand, key=len, reverse=True)
         self._shorthand_pattern = re.compile(r"\b(" + "|".join(map(re.escape, phrases)) + r")\b") if phrases else None
 
     @property
     def corrects_typos(self) -> bool:
-        return self._ordinary is not None
+        return self._ordinary_word is not None
 
     def read(self, text: str) -> str:
         """The message as the patterns see it (see the module's docstring)."""
@@ -145,7 +151,7 @@ class Detector:
         for candidate in tries:
             if candidate in self.key_words or candidate in self.shorthand:
                 return candidate
-        if self._ordinary is None:
+        if self._ordinary_word is None:
             return tries[-1]
         for candidate in tries:
             if self._ordinary(candidate):
@@ -153,6 +159,14 @@ class Detector:
         corrections = [self._correction(candidate) for candidate in tries]
         found = [correction for correction in corrections if correction is not None]
         return min(found, key=lambda pair: pair[1])[0] if found else tries[-1]
+
+    def _ordinary(self, word: str) -> bool:
+        """An ordinary word, or one with an ending glued on (the word lists lack most of those).
+        Called only when the language has a word list."""
+        ordinary = self._ordinary_word
+        if ordinary(word):
+            return True
+        return any(word.endswith(ending) and len(word) - len(ending) >= 3 and ordinary(word[: -len(ending)]) for ending in self._endings)
 
     def _correction(self, word: str) -> tuple[str, int] | None:
         """The key word one typo away, with its distance; None if there is none."""

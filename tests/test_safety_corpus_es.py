@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.config import CONTENT_DIR
-from bot.content import load_crisis
+from bot.check import placeholders_for
+from bot.config import CONTENT_DIR, load_settings
+from bot.content import has_errors, load_content, load_crisis
+from bot.crisis_detector import normalise
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = sorted((REPO / "tests" / "corpus").glob("es*.yaml"))
@@ -138,3 +140,82 @@ def test_spanish_crisis_yaml_examples_are_caught(text: str) -> None:
 @pytest.mark.parametrize("text", CRISIS.not_examples)
 def test_spanish_crisis_yaml_not_examples_are_not(text: str) -> None:
     assert not CRISIS.is_crisis(text), DETECTOR.family(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["¿pueden cobrarme con tarjeta?", "voy a saltarme la comida", "quiero ahorrarme la consulta", "¿pueden perdonarme la multa?", "quiero tratarme con TMS"],
+)
+def test_an_ordinary_verb_with_a_pronoun_is_never_read_as_a_key_word(text: str) -> None:
+    """"cobrarme" is "cobrar" + "me" (crisis.yaml's `endings`), not a typo of "cortarme";
+    "saltarme" is not "matarme", "ahorrarme" not "ahorcarme": the word lists lack such forms."""
+    assert DETECTOR.read(text) == normalise(text)
+    assert not DETECTOR.is_crisis(text), DETECTOR.family(text)
+
+
+def test_a_key_word_mistyped_is_still_read_as_the_key_word() -> None:
+    assert DETECTOR.read("kiero matarne y cortarne") == "quiero matarme y cortarme"
+
+
+# Every message is screened with every language's patterns (Content.is_crisis_in_any_language):
+# an English phrase in the Spanish patterns must not catch English near-misses, nor English
+# patterns Spanish ones. The bar holds for each corpus file as the bot screens it.
+ALL_CORPORA = sorted((REPO / "tests" / "corpus").glob("*.yaml"))
+
+
+@pytest.fixture(scope="module")
+def shipped_content(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("clinic")
+    config = folder / "clinic.yaml"
+    config.write_text(
+        'clinic: {name: Test Clinic, phone: "+1 555 010 0000", hours: "Mon-Fri 8:00-17:00", timezone: America/Los_Angeles}\nstaff_ids: [777000111]\n',
+        encoding="utf-8",
+    )
+    env = {"TELEGRAM_BOT_TOKEN": "123456789:AAH-test-token-for-the-corpus-only", "TELEGRAM_BASE_URL": "http://127.0.0.1:9", "BOT_CONFIG": str(config), "BOT_DATABASE": str(folder / "bot.sqlite3")}
+    settings = load_settings(env)
+    content, problems = load_content(settings.content_dir, placeholders_for(settings))
+    assert content is not None and not has_errors(problems), [str(problem) for problem in problems]
+    assert {"en", "es"} <= set(content.languages)
+    return content
+
+
+@pytest.mark.parametrize("path", ALL_CORPORA, ids=lambda path: path.name)
+def test_each_corpus_meets_the_bar_as_every_language_screens_it(shipped_content, path: Path) -> None:
+    data = corpus(path)
+    crisis = [text for texts in data["crisis"].values() for text in texts]
+    near = [text for texts in data["near_miss"].values() for text in texts]
+    missed = [text for text in crisis if not shipped_content.is_crisis_in_any_language(text)]
+    alarms = [text for text in near if shipped_content.is_crisis_in_any_language(text)]
+    assert 1 - len(missed) / len(crisis) >= RECALL_BAR, missed
+    assert len(alarms) / len(near) <= FALSE_ALARM_BAR, alarms
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what if i have a seizure during tms",
+        "can tms cause a stroke",
+        "is chest pain a side effect of ketamine",
+        "i had a seizure 20 years ago, can i still do tms",
+        "is it possible to overdose on gabapentin",
+        "ok bye thanks for the help",
+        "goodbye see you monday",
+        "i'm cutting back on caffeine",
+        "im going to jump in the shower",
+        "i cant go on friday can we reschedule",
+        "my grandma took too many steps today lol",
+        "could ketamine make me pass out",
+        "does ketamine help with suicidal thoughts",
+    ],
+)
+def test_english_near_misses_are_not_caught_by_the_spanish_patterns(text: str) -> None:
+    """Spanish patterns hold a few English phrases for Spanglish; they keep English's exceptions."""
+    assert not DETECTOR.is_crisis(text), DETECTOR.family(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["quiero die, ya no puedo more", "me quiero kill", "no puedo anymore", "i want to kill myself ya no aguanto"],
+)
+def test_spanglish_is_caught_by_the_spanish_patterns_alone(text: str) -> None:
+    assert DETECTOR.is_crisis(text), DETECTOR.read(text)
