@@ -32,6 +32,7 @@ sys.path.insert(0, str(REPO))
 
 from bot.config import CONTENT_DIR  # noqa: E402
 from bot.content import load_content, load_crisis  # noqa: E402
+from bot.crisis_detector import spoken_together  # noqa: E402
 
 CORPUS_DIR = REPO / "tests" / "corpus"
 
@@ -107,6 +108,8 @@ def main() -> int:
     languages = args.lang or sorted(path.parent.name for path in CONTENT_DIR.glob("*/crisis.yaml"))
     timings = []
     every = EveryLanguage([language_detector(path.parent.name) for path in sorted(CONTENT_DIR.glob("*/crisis.yaml"))])
+    if args.any_language:
+        spoken_together(every.detectors)  # as load_content does for the bot
     for lang in languages:
         detector = every if args.any_language else language_detector(lang)
         timings += measure_files(detector, lang, args.misses)

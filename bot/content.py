@@ -20,7 +20,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 
-from bot.crisis_detector import Detector, Family, expand_words
+from bot.crisis_detector import Detector, Family, expand_words, spoken_together
 from bot.yamlines import LineDict, LineList, YamlError, load
 
 ID_PATTERN = re.compile(r"^[a-z0-9_]{1,20}$")
@@ -275,6 +275,7 @@ def load_content(root: Path, placeholders: dict[str, str | dict[str, str]]) -> t
             problems += parity_problems(reference, language)
     # The content is returned even with problems, so the checker can look further into it;
     # the bot itself refuses to start while any problem is an error (`has_errors`).
+    spoken_together(language.crisis.detector for language in languages.values())
     return Content(languages), problems
 
 

@@ -117,6 +117,9 @@ class Detector:
         # Typos are read as key words or as one-word shorthand ("wana" -> "wanna").
         self._targets = sorted(self.key_words | {short for short in self.shorthand if " " not in short})
         self._ordinary_word = ordinary_words(language)
+        # The other languages the bot speaks (set by the content loader): a word ordinary in
+        # one of them is a word of that language, not a typo of ours ("ropa" is not "rope").
+        self.other_languages: tuple[str, ...] = ()
         # Longest first: "tomarmelas" is "tomar" + "melas" before it is "tomarmel" + "as".
         self._endings = tuple(sorted({normalise(ending) for ending in endings}, key=len, reverse=True))
         phrases = sorted(self.shorthand, key=len, reverse=True)
@@ -154,7 +157,7 @@ class Detector:
         if self._ordinary_word is None:
             return tries[-1]
         for candidate in tries:
-            if self._ordinary(candidate):
+            if self._ordinary(candidate) or self._ordinary_elsewhere(candidate):
                 return candidate
         corrections = [self._correction(candidate) for candidate in tries]
         found = [correction for correction in corrections if correction is not None]
@@ -168,6 +171,14 @@ class Detector:
             return True
         return any(word.endswith(ending) and len(word) - len(ending) >= 3 and ordinary(word[: -len(ending)]) for ending in self._endings)
 
+    def _ordinary_elsewhere(self, word: str) -> bool:
+        """An ordinary word of another language the bot speaks (messages mix languages)."""
+        for language in self.other_languages:
+            ordinary = ordinary_words(language)
+            if ordinary is not None and ordinary(word):
+                return True
+        return False
+
     def _correction(self, word: str) -> tuple[str, int] | None:
         """The key word one typo away, with its distance; None if there is none."""
         if len(word) < 3:
@@ -180,3 +191,11 @@ class Detector:
         if len(word) == 3 and len(target) != 4:
             return None  # three letters: only a dropped letter ("kil" -> "kill")
         return target, distance
+
+
+def spoken_together(detectors: Iterable["Detector"]) -> None:
+    """Tell each language's detector which other languages the bot speaks, so their
+    ordinary words are never read as its typos (a Spanish "ropa" is not an English "rope")."""
+    detectors = list(detectors)
+    for detector in detectors:
+        detector.other_languages = tuple(other.language for other in detectors if other is not detector)

@@ -219,3 +219,15 @@ def test_english_near_misses_are_not_caught_by_the_spanish_patterns(text: str) -
 )
 def test_spanglish_is_caught_by_the_spanish_patterns_alone(text: str) -> None:
     assert DETECTOR.is_crisis(text), DETECTOR.read(text)
+
+
+def test_one_languages_ordinary_words_are_not_the_others_typos(shipped_content) -> None:
+    """English once read "ropa" as "rope", "diez" as "die", "pistola" as "pistol": a Spanish
+    word in a Spanish message is a word, not an English typo, when the bot speaks both."""
+    english = shipped_content.language("en").crisis.detector
+    assert english.read("le regale mi ropa vieja a mi prima hace diez años") == "le regale mi ropa vieja a mi prima hace diez anos"
+    assert not shipped_content.is_crisis_in_any_language("mi hijo juega con su pistola de agua")
+    # ...while real typos are still read in both languages, and crises in either caught.
+    assert english.read("i want to kil myslef") == "i want to kill myself"
+    assert shipped_content.is_crisis_in_any_language("tengo la pistola cargada y ya decidi")
+    assert shipped_content.is_crisis_in_any_language("i bought rope today and im done")
