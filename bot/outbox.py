@@ -396,7 +396,10 @@ class OutboxWorker:
             self._queue.clear()
         if not self._queue:
             await self._finish_due()
-            self._queue.extend(await self.storage.next_outbox_items(BATCH_SIZE, self._in_flight))
+            # A send that failed meanwhile (during _finish_due) is back in the queue and no
+            # longer in flight: leave out both, or it would be read again and sent twice.
+            held = self._in_flight | {(item.broadcast.id, item.user_id) for item in self._queue}
+            self._queue.extend(await self.storage.next_outbox_items(BATCH_SIZE, held))
             if not self._queue:
                 if self.pipeline.busy:  # the last answers are on their way
                     await self._until(self.pipeline.wait_for_a_finished_send())
