@@ -295,7 +295,7 @@ def _background_work() -> str:
     broadcast that never finishes says which await it is stuck in)."""
     lines = []
     for task in asyncio.all_tasks():
-        if task.get_name() in ("broadcast outbox worker",) and not task.done():
+        if task.get_name() == "broadcast outbox worker" and not task.done():
             frames, awaited = [], task.get_coro()
             while awaited is not None and len(frames) < 12:  # the chain of awaits, outermost first
                 frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)

@@ -302,6 +302,19 @@ async def test_after_more_than_ten_minutes_the_patient_is_asked_to_tap_again(sta
     assert refused(standin) == []
 
 
+async def typed_while_the_answers_fail(standin: BotApiStandIn, patient: TelegramUser, text: str) -> list[str]:
+    """The patient types `text` while every answer fails (getUpdates works), then the API is
+    back: the texts the patient got for it, once the bot has finished the update."""
+    before = len(patient.messages)
+    standin.outage("500", spare=("getUpdates",))
+    standin.push_text(patient.chat_id, text)
+    update_id = standin.last_update_id
+    await standin.wait_for(lambda: any(c.chat_id == patient.chat_id and c.injected for c in standin.calls), 10)
+    standin.end_outage()
+    await wait_until(lambda: finished(update_id), 30, "the typed message to be handled")
+    return [m.text for m in patient.messages[before:]]
+
+
 async def test_a_note_typed_while_the_answers_fail_gets_its_summary_not_the_fallback(standin, bot, services) -> None:
     database = services.settings.database
     add_patients(standin, database, [1001], consented=True)
@@ -310,14 +323,7 @@ async def test_a_note_typed_while_the_answers_fail_gets_its_summary_not_the_fall
     await patient.click_data("ci:p:5")
     [checkin] = rows(database, "SELECT id FROM checkins WHERE user_id = 1001")
     await patient.click_data(f"ci:n:{checkin['id']}:t")
-    before = len(patient.messages)
-    standin.outage("500", spare=("getUpdates",))
-    standin.push_text(1001, "a bad night")
-    update_id = standin.last_update_id
-    await standin.wait_for(lambda: any(c.chat_id == 1001 and c.injected for c in standin.calls), 10)
-    standin.end_outage()
-    await wait_until(lambda: finished(update_id), 30, "the note to be handled")
-    answers = [m.text for m in patient.messages[before:]]
+    answers = await typed_while_the_answers_fail(standin, patient, "a bad night")
     assert len(answers) == 1 and "Check-in saved" in answers[0], answers
     assert rows(database, "SELECT note FROM checkins WHERE user_id = 1001")[0]["note"] == "a bad night"
 
@@ -328,14 +334,7 @@ async def test_a_reminder_time_typed_while_the_answers_fail_is_set_and_answered(
     patient = TelegramUser(standin, 1001, first_name="Ann")
     await patient.send("/reminders")
     await patient.click("⌨️ Type another time")
-    before = len(patient.messages)
-    standin.outage("500", spare=("getUpdates",))
-    standin.push_text(1001, "7:30pm")
-    update_id = standin.last_update_id
-    await standin.wait_for(lambda: any(c.chat_id == 1001 and c.injected for c in standin.calls), 10)
-    standin.end_outage()
-    await wait_until(lambda: finished(update_id), 30, "the typed time to be handled")
-    answers = [m.text for m in patient.messages[before:]]
+    answers = await typed_while_the_answers_fail(standin, patient, "7:30pm")
     assert len(answers) == 1 and "every day at 19:30" in answers[0], answers
     assert rows(database, "SELECT local_time FROM reminders WHERE user_id = 1001")[0]["local_time"] == "19:30"
     assert rows(database, "SELECT * FROM awaiting_text WHERE user_id = 1001") == []
