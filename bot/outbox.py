@@ -239,6 +239,7 @@ class SendPipeline:
         self.holds = 0  # how many holds so far: a send that waited through one is looked at again
         self.tasks: set[asyncio.Task] = set()
         self._changed = asyncio.Event()  # set whenever a send finishes
+        self.finished = 0  # sends finished so far: what a waiter compares with
 
     def window(self) -> int:
         return in_flight_window(self.per_second, self.round_trip)
@@ -262,11 +263,15 @@ class SendPipeline:
 
     async def wait_for_room(self) -> None:
         while len(self.tasks) >= self.window():
-            await self.wait_for_a_finished_send()
+            await self.wait_for_a_finished_send(self.finished)
 
-    async def wait_for_a_finished_send(self) -> None:
-        self._changed.clear()
-        await self._changed.wait()
+    async def wait_for_a_finished_send(self, since: int) -> None:
+        """Until a send finishes after the count `since`, taken by the caller when it looked.
+        A coroutine starts only when the loop next runs it: a send that finished in between
+        has already counted, so it is not waited for (once it was, for 30 s, with nothing left)."""
+        while self.finished == since:
+            self._changed.clear()
+            await self._changed.wait()
 
     async def take_slot(self) -> None:
         """Wait for this send's start: after any hold, then in its slot."""
@@ -293,6 +298,7 @@ class SendPipeline:
 
     def _finished(self, task: asyncio.Task) -> None:
         self.tasks.discard(task)
+        self.finished += 1
         self._changed.set()
         if not task.cancelled() and task.exception() is not None:
             log.error("a bulk send failed unexpectedly", exc_info=task.exception())
@@ -402,7 +408,7 @@ class OutboxWorker:
             self._queue.extend(await self.storage.next_outbox_items(BATCH_SIZE, held))
             if not self._queue:
                 if self.pipeline.busy:  # the last answers are on their way
-                    await self._until(self.pipeline.wait_for_a_finished_send())
+                    await self._until(self.pipeline.wait_for_a_finished_send(self.pipeline.finished))
                     return
                 # Every outcome is written now: the reports that are due, then a rest.
                 await self._finish_due()

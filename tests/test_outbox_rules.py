@@ -10,7 +10,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 
 from bot import export
 from bot.outbox import (
-    MAX_IN_FLIGHT, Failure, FailureStreak, Pacer, backoff_seconds, classify, in_flight_window, retry_after_seconds,
+    MAX_IN_FLIGHT, Failure, FailureStreak, Pacer, SendPipeline, backoff_seconds, classify, in_flight_window, retry_after_seconds,
 )
 from bot.rate_limiter import OWN_RETRIES, BotRateLimiter
 
@@ -137,3 +137,22 @@ def test_pseudonyms_are_stable_per_key_and_reveal_no_id() -> None:
 def test_cells_that_spreadsheets_would_run_stay_text(value: str) -> None:
     assert export.text_cell(value) == "'" + value
     assert export.text_cell("Ann") == "Ann"
+
+
+async def test_a_send_that_finished_before_the_wait_began_is_not_waited_for() -> None:
+    """The worker sees a send in flight, then waits for it; the wait starts only when the
+    loop next runs it. A send that finished in between must end the wait at once: once it
+    was missed, and a broadcast's report waited 30 s with nothing left to send."""
+    pipeline = SendPipeline(bot=None, per_second=30)
+    sending = pipeline.launch(asyncio.sleep(0))
+    seen = pipeline.finished  # the worker looks: one send in flight
+    await sending
+    await asyncio.sleep(0)  # its done-callback has run: the send counted as finished
+    await asyncio.wait_for(pipeline.wait_for_a_finished_send(seen), timeout=1)
+    # ...while a wait that began after the last finish does wait for the next one.
+    waiting = asyncio.ensure_future(pipeline.wait_for_a_finished_send(pipeline.finished))
+    await asyncio.sleep(0.01)
+    assert not waiting.done()
+    pipeline.launch(asyncio.sleep(0))
+    await asyncio.wait_for(waiting, timeout=1)
+
