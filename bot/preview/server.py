@@ -411,11 +411,12 @@ class Preview:
         last good content and the page lists the problems."""
         async with self._reload_lock:
             content_dir = self.services.settings.content_dir
-            # The check reads files and builds every screen: keep it off the event loop.
+            # The check reads files and builds every screen, and loading may learn the safety
+            # net's reader again (a second or more): keep both off the event loop.
             problems = await asyncio.to_thread(run_checks, self._check_env, content_dir)
             content = None
             if not has_errors(problems):
-                content, load_problems = load_content(content_dir, placeholders_for(self.services.settings))
+                content, load_problems = await asyncio.to_thread(load_content, content_dir, placeholders_for(self.services.settings))
                 if content is None or has_errors(load_problems):  # changed again in between
                     problems, content = problems + load_problems, None
             now = datetime.now(timezone.utc)
