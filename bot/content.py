@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import html
 import re
-from collections import ChainMap
+from collections import ChainMap, OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import date, datetime
 from pathlib import Path
 from typing import NamedTuple
 
+import yaml
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 
 from bot.crisis_detector import Detector, Family, expand_words, spoken_together
+from bot.crisis_model import LearntReader
 from bot.yamlines import LineDict, LineList, YamlError, load
 
 ID_PATTERN = re.compile(r"^[a-z0-9_]{1,20}$")
@@ -130,6 +132,16 @@ class CrisisContent:
 
 
 @dataclass(frozen=True)
+class CrisisCorpus:
+    """crisis_corpus/*.yaml: phrasings patients write, in crisis and not (pain idioms,
+    questions about risks, everyday messages). The learnt reader learns from them; the bench
+    and the tests measure the patterns on them."""
+
+    crisis: tuple[str, ...] = ()
+    not_crisis: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ClaimRule:
     name: str
     pattern: re.Pattern
@@ -170,6 +182,7 @@ class Language:
     screening: Screening | None
     crisis: CrisisContent
     rules: tuple[ClaimRule, ...]
+    corpus: CrisisCorpus = field(default_factory=CrisisCorpus)
     placeholders: dict[str, str] = field(default_factory=dict)  # HTML-escaped
     plain_placeholders: dict[str, str] = field(default_factory=dict)
     # Where each text came from, for the checker's messages.
@@ -228,6 +241,8 @@ class Language:
 class Content:
     languages: dict[str, Language]
     default: str = DEFAULT_LANGUAGE
+    # Learnt from every language's crisis_corpus/ (bot/crisis_model.py); None without one.
+    learnt_reader: LearntReader | None = None
 
     def language(self, code: str | None) -> Language:
         """The content for a language code ("en", "es-MX", "es-419", None): the clinic's
@@ -236,8 +251,16 @@ class Content:
 
     def is_crisis_in_any_language(self, text: str) -> bool:
         """Whether any language's safety net reads the text as a crisis: a patient may write
-        in another language than the one they read in, and must be caught either way."""
-        return any(language.crisis.is_crisis(text) for language in self.languages.values())
+        in another language than the one they read in, and must be caught either way. The
+        patterns of each crisis.yaml decide first; the learnt reader may only add a catch."""
+        if any(language.crisis.is_crisis(text) for language in self.languages.values()):
+            return True
+        return self.learnt_reader is not None and self.learnt_reader.is_crisis(self.reading(text))
+
+    def reading(self, text: str) -> str:
+        """The message as every language's detector reads it (typos mended, shorthand spelt
+        out), side by side: what the learnt reader learns from and judges."""
+        return " | ".join(language.crisis.detector.read(text) for language in self.languages.values())
 
     def language_code(self, code: str | None) -> str:
         """The content folder for a Telegram language code: "es-MX" -> "es"; "fr" -> "en"."""
@@ -276,7 +299,30 @@ def load_content(root: Path, placeholders: dict[str, str | dict[str, str]]) -> t
     # The content is returned even with problems, so the checker can look further into it;
     # the bot itself refuses to start while any problem is an error (`has_errors`).
     spoken_together(language.crisis.detector for language in languages.values())
-    return Content(languages), problems
+    content = Content(languages)
+    content.learnt_reader = _learnt_reader(content)
+    return content, problems
+
+
+# Learnt readers by what their readings depend on: every test's bot, and every reload of
+# unchanged content, shares one instead of learning again (a second or more each). The few
+# most recently used are kept (a content check of an edited crisis.yaml adds one).
+_learnt_readers: OrderedDict[tuple, LearntReader | None] = OrderedDict()
+_LEARNT_READERS_KEPT = 4
+
+
+def _learnt_reader(content: Content) -> LearntReader | None:
+    """The second reader, learnt from every language's corpus as the bot reads messages."""
+    key = tuple((language.corpus, language.crisis.detector.signature) for language in content.languages.values())
+    if key in _learnt_readers:
+        _learnt_readers.move_to_end(key)
+    else:
+        while len(_learnt_readers) >= _LEARNT_READERS_KEPT:
+            _learnt_readers.popitem(last=False)
+        crisis = [content.reading(text) for language in content.languages.values() for text in language.corpus.crisis]
+        not_crisis = [content.reading(text) for language in content.languages.values() for text in language.corpus.not_crisis]
+        _learnt_readers[key] = LearntReader(crisis, not_crisis) if crisis and not_crisis else None
+    return _learnt_readers[key]
 
 
 def has_errors(problems: list[Problem]) -> bool:
@@ -306,6 +352,7 @@ def _load_language(folder: Path, placeholders: dict[str, str | dict[str, str]], 
     screening = _load_screening(folder / "screening.yaml", problems)
     crisis = _load_crisis(folder / "crisis.yaml", problems)
     rules = _load_rules(folder / "rules.yaml", problems)
+    corpus = load_corpus(folder / "crisis_corpus", problems)
     if ui is None or menu is None or crisis is None:
         return None
     placeholders = _in_language(placeholders, folder.name)
@@ -319,6 +366,7 @@ def _load_language(folder: Path, placeholders: dict[str, str | dict[str, str]], 
         screening=screening,
         crisis=crisis,
         rules=rules,
+        corpus=corpus,
         placeholders={name: _escape(value) for name, value in placeholders.items()},
         plain_placeholders=dict(placeholders),
         text_origins=origins,
@@ -640,6 +688,61 @@ def _load_crisis(path: Path, problems: list[Problem]) -> CrisisContent | None:
         return None
     detector = Detector(path.parent.name, shorthand, key_words, families, endings)
     return CrisisContent(detector, examples, not_examples, example_origins, not_example_origins)
+
+
+def load_corpus(folder: Path, problems: list[Problem]) -> CrisisCorpus:
+    """crisis_corpus/*.yaml, each `crisis:` and `near_miss:`, a mapping of family -> phrasings.
+    The folder is optional (a new language may start without one)."""
+    crisis: list[str] = []
+    not_crisis: list[str] = []
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        # The corpus is thousands of lines, loaded for every test's bot: libyaml first, and
+        # the line-numbered reader only to say where a file is wrong.
+        try:
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        except yaml.YAMLError:
+            data = None
+        sections = _corpus_sections(data)
+        if sections is None:
+            _corpus_problems(path, problems)
+            continue
+        crisis.extend(sections[0])
+        not_crisis.extend(sections[1])
+    return CrisisCorpus(tuple(crisis), tuple(not_crisis))
+
+
+def _corpus_sections(data: object) -> tuple[list[str], list[str]] | None:
+    """The crisis and near-miss phrasings of one corpus file; None if it is not as documented."""
+    if not isinstance(data, dict) or set(data) - {"crisis", "near_miss"}:
+        return None
+    sections: tuple[list[str], list[str]] = ([], [])
+    for key, texts in zip(("crisis", "near_miss"), sections):
+        families = data.get(key) or {}
+        if not isinstance(families, dict):
+            return None
+        for phrasings in families.values():
+            if not isinstance(phrasings, list) or not all(isinstance(text, str) and text.strip() for text in phrasings):
+                return None
+            texts.extend(phrasings)
+    return sections
+
+
+def _corpus_problems(path: Path, problems: list[Problem]) -> None:
+    """Say where a corpus file is wrong (`file:line`), with the line-numbered reader."""
+    data = _read(path, problems)
+    if data is None:
+        return
+    fields = _Fields(path, data, problems, {"crisis", "near_miss"})
+    for key in ("crisis", "near_miss"):
+        families = data.get(key)
+        if families is None:
+            continue
+        if not isinstance(families, LineDict):
+            fields.problem(key, f"'{key}' must be 'family:' lines, each a list of phrasings")
+            continue
+        for family, phrasings in families.items():
+            if not isinstance(phrasings, LineList) or not all(isinstance(text, str) and text.strip() for text in phrasings):
+                problems.append(Problem(f"{path}:{families.line_of(family)}", f"family '{family}' must be a list of phrasings (quoted texts)"))
 
 
 def _text_mapping(fields: _Fields, key: str, required: bool) -> dict[str, str]:

@@ -126,6 +126,11 @@ class Detector:
         self._shorthand_pattern = re.compile(r"\b(" + "|".join(map(re.escape, phrases)) + r")\b") if phrases else None
 
     @property
+    def signature(self) -> tuple:
+        """Everything its reading of a message depends on (to reuse work done on it)."""
+        return (self.language, self.other_languages, tuple(sorted(self.shorthand.items())), tuple(sorted(self.key_words)), self._endings)
+
+    @property
     def corrects_typos(self) -> bool:
         return self._ordinary_word is not None
 

@@ -1,70 +1,26 @@
-"""The Spanish safety net, pure (no Telegram): the corpus, each family, each kind of typing.
+"""The Spanish safety net, pure (no Telegram): each kind of typing, idioms, Spanglish.
 
 content/es/crisis.yaml is loaded on its own, through the loader that turns every language's
 crisis.yaml into a Detector (bot.content.load_crisis): Spanish is held to issue 9's bar
-before the rest of content/es/ exists. bench/bench_crisis.py --lang es prints the figures.
+before the rest of content/es/ exists. The corpus is held to the bar in test_safety_corpus.py.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
-import yaml
 
 from bot.check import placeholders_for
 from bot.config import CONTENT_DIR, load_settings
 from bot.content import has_errors, load_content, load_crisis
 from bot.crisis_detector import normalise
 
-REPO = Path(__file__).resolve().parent.parent
-CORPUS = sorted((REPO / "tests" / "corpus").glob("es*.yaml"))
 CRISIS, PROBLEMS = load_crisis(CONTENT_DIR / "es" / "crisis.yaml")
 DETECTOR = CRISIS.detector
-
-RECALL_BAR = 0.97
-FALSE_ALARM_BAR = 0.10
-
-
-def corpus(path: Path) -> dict:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
 
 def test_spanish_crisis_yaml_loads_without_problems() -> None:
     assert PROBLEMS == []
     assert DETECTOR.corrects_typos  # a Spanish word list was found
-
-
-@pytest.mark.parametrize("path", CORPUS, ids=lambda path: path.name)
-def test_the_spanish_corpus_meets_the_bar(path: Path) -> None:
-    data = corpus(path)
-    crisis = [text for texts in data["crisis"].values() for text in texts]
-    near = [text for texts in data["near_miss"].values() for text in texts]
-    missed = [text for text in crisis if not DETECTOR.is_crisis(text)]
-    alarms = [text for text in near if DETECTOR.is_crisis(text)]
-    assert 1 - len(missed) / len(crisis) >= RECALL_BAR, missed
-    assert len(alarms) / len(near) <= FALSE_ALARM_BAR, alarms
-
-
-def test_the_spanish_corpus_is_as_large_as_issue_9_asks() -> None:
-    development = corpus(REPO / "tests" / "corpus" / "es.yaml")
-    assert sum(len(texts) for texts in development["crisis"].values()) >= 300
-    assert sum(len(texts) for texts in development["near_miss"].values()) >= 150
-
-
-def by_family() -> dict[str, list[str]]:
-    families: dict[str, list[str]] = {}
-    for path in CORPUS:
-        for family, texts in corpus(path)["crisis"].items():
-            families.setdefault(family, []).extend(texts)
-    return families
-
-
-@pytest.mark.parametrize(("family", "texts"), by_family().items(), ids=str)
-def test_each_spanish_family_is_caught(family: str, texts: list[str]) -> None:
-    """No family may hide behind the others' average (all corpus files together)."""
-    missed = [text for text in texts if not DETECTOR.is_crisis(text)]
-    assert 1 - len(missed) / len(texts) >= RECALL_BAR, missed
 
 
 # Each kind of phone typing, on phrasings the plain form of which is caught.
@@ -157,12 +113,6 @@ def test_a_key_word_mistyped_is_still_read_as_the_key_word() -> None:
     assert DETECTOR.read("kiero matarne y cortarne") == "quiero matarme y cortarme"
 
 
-# Every message is screened with every language's patterns (Content.is_crisis_in_any_language):
-# an English phrase in the Spanish patterns must not catch English near-misses, nor English
-# patterns Spanish ones. The bar holds for each corpus file as the bot screens it.
-ALL_CORPORA = sorted((REPO / "tests" / "corpus").glob("*.yaml"))
-
-
 @pytest.fixture(scope="module")
 def shipped_content(tmp_path_factory):
     folder = tmp_path_factory.mktemp("clinic")
@@ -177,17 +127,6 @@ def shipped_content(tmp_path_factory):
     assert content is not None and not has_errors(problems), [str(problem) for problem in problems]
     assert {"en", "es"} <= set(content.languages)
     return content
-
-
-@pytest.mark.parametrize("path", ALL_CORPORA, ids=lambda path: path.name)
-def test_each_corpus_meets_the_bar_as_every_language_screens_it(shipped_content, path: Path) -> None:
-    data = corpus(path)
-    crisis = [text for texts in data["crisis"].values() for text in texts]
-    near = [text for texts in data["near_miss"].values() for text in texts]
-    missed = [text for text in crisis if not shipped_content.is_crisis_in_any_language(text)]
-    alarms = [text for text in near if shipped_content.is_crisis_in_any_language(text)]
-    assert 1 - len(missed) / len(crisis) >= RECALL_BAR, missed
-    assert len(alarms) / len(near) <= FALSE_ALARM_BAR, alarms
 
 
 @pytest.mark.parametrize(
