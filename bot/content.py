@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from collections import ChainMap, OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -21,7 +22,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 
-from bot.crisis_detector import Detector, Family, expand_words, spoken_together
+from bot.crisis_detector import Detector, Family, expand_words, normalise, spoken_together
 from bot.crisis_model import LearntReader
 from bot.yamlines import LineDict, LineList, YamlError, load
 
@@ -255,7 +256,7 @@ class Content:
         patterns of each crisis.yaml decide first; the learnt reader may only add a catch."""
         if any(language.crisis.is_crisis(text) for language in self.languages.values()):
             return True
-        return self.learnt_reader is not None and self.learnt_reader.is_crisis(self.reading(text))
+        return self.learnt_reader is not None and self.learnt_reader.is_crisis(self.reading(text), len(normalise(text).split()))
 
     def reading(self, text: str) -> str:
         """The message as every language's detector reads it (typos mended, shorthand spelt
@@ -309,20 +310,30 @@ def load_content(root: Path, placeholders: dict[str, str | dict[str, str]]) -> t
 # most recently used are kept (a content check of an edited crisis.yaml adds one).
 _learnt_readers: OrderedDict[tuple, LearntReader | None] = OrderedDict()
 _LEARNT_READERS_KEPT = 4
+_learnt_readers_lock = threading.Lock()
 
 
 def _learnt_reader(content: Content) -> LearntReader | None:
     """The second reader, learnt from every language's corpus as the bot reads messages."""
-    key = tuple((language.corpus, language.crisis.detector.signature) for language in content.languages.values())
-    if key in _learnt_readers:
-        _learnt_readers.move_to_end(key)
-    else:
+    key = tuple(
+        (language.corpus, language.crisis.examples, language.crisis.not_examples, language.crisis.detector.signature)
+        for language in content.languages.values()
+    )
+    # The preview loads content in a worker thread while the bot runs: one at a time.
+    with _learnt_readers_lock:
+        if key in _learnt_readers:
+            _learnt_readers.move_to_end(key)
+            return _learnt_readers[key]
+        # The corpus, and crisis.yaml's examples and not-examples: a clinician's not-example
+        # must stay quiet whichever reader judges it.
+        languages = content.languages.values()
+        crisis = [content.reading(text) for language in languages for text in (*language.corpus.crisis, *language.crisis.examples)]
+        not_crisis = [content.reading(text) for language in languages for text in (*language.corpus.not_crisis, *language.crisis.not_examples)]
+        reader = LearntReader(crisis, not_crisis) if crisis and not_crisis else None
         while len(_learnt_readers) >= _LEARNT_READERS_KEPT:
             _learnt_readers.popitem(last=False)
-        crisis = [content.reading(text) for language in content.languages.values() for text in language.corpus.crisis]
-        not_crisis = [content.reading(text) for language in content.languages.values() for text in language.corpus.not_crisis]
-        _learnt_readers[key] = LearntReader(crisis, not_crisis) if crisis and not_crisis else None
-    return _learnt_readers[key]
+        _learnt_readers[key] = reader
+        return reader
 
 
 def has_errors(problems: list[Problem]) -> bool:
@@ -700,8 +711,8 @@ def load_corpus(folder: Path, problems: list[Problem]) -> CrisisCorpus:
         # the line-numbered reader only to say where a file is wrong.
         try:
             data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        except yaml.YAMLError:
-            data = None
+        except (yaml.YAMLError, OSError, UnicodeDecodeError):
+            data = None  # the line-numbered reader below says what is wrong
         sections = _corpus_sections(data)
         if sections is None:
             _corpus_problems(path, problems)

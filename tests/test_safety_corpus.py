@@ -9,6 +9,7 @@ bench/bench_crisis.py prints the same figures per family for BENCHMARKS.md.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -58,21 +59,20 @@ def test_each_corpus_file_meets_the_bar_as_the_bot_screens(path: Path) -> None:
 
 @pytest.mark.parametrize("path", HELD_OUT, ids=name)
 def test_each_held_out_file_meets_the_bar_with_a_reader_that_never_saw_it(path: Path) -> None:
-    """The learnt reader's real test: phrasings it has not learnt from (leave one file out)."""
+    """The learnt reader on phrasings it has not learnt from (leave one file out). The patterns
+    have since learnt from most held-out files, so on those this mostly tests that the reader
+    adds no false alarms; on rounds 6 and 7 it also carries recall."""
+    left_out = set(map(CONTENT.reading, sum(phrasings(path), [])))
     crisis: list[str] = []
     near: list[str] = []
     for other in FILES:
         if other != path:
             more_crisis, more_near = phrasings(other)
-            crisis += [CONTENT.reading(text) for text in more_crisis]
-            near += [CONTENT.reading(text) for text in more_near]
-    reader = LearntReader(crisis, near)
-
-    def is_crisis(text: str) -> bool:
-        patterns = any(language.crisis.is_crisis(text) for language in CONTENT.languages.values())
-        return patterns or reader.is_crisis(CONTENT.reading(text))
-
-    assert_meets_the_bar(is_crisis, *phrasings(path))
+            # A phrasing another file also holds would not be unseen.
+            crisis += [reading for reading in map(CONTENT.reading, more_crisis) if reading not in left_out]
+            near += [reading for reading in map(CONTENT.reading, more_near) if reading not in left_out]
+    screened = dataclasses.replace(CONTENT, learnt_reader=LearntReader(crisis, near))
+    assert_meets_the_bar(screened.is_crisis_in_any_language, *phrasings(path))
 
 
 @pytest.mark.parametrize("language", ["en", "es"])
@@ -96,14 +96,46 @@ def test_each_family_is_caught(family: str, texts: list[str]) -> None:
     assert 1 - len(missed) / len(texts) >= RECALL_BAR, missed
 
 
+class SaysNo:
+    """A learnt reader that never says crisis."""
+
+    def likelihood(self, reading: str) -> float:
+        return 0.0
+
+    def is_crisis(self, reading: str, words: int) -> bool:
+        return False
+
+
 def test_the_learnt_reader_only_adds_catches() -> None:
-    """A message the patterns catch is a crisis whatever the learnt reader makes of it."""
-    text = "i want to kill myself"
-    assert CONTENT.learnt_reader.likelihood(CONTENT.reading(text)) > 0.5
-    assert CONTENT.is_crisis_in_any_language(text)
-    # ...and the reader's own judgement of an everyday message is not a crisis.
-    for text in ["hi", "what is tms", "can i drive home after ketamine", "i need to reschedule thursday"]:
-        assert not CONTENT.learnt_reader.is_crisis(CONTENT.reading(text)), text
+    """Whatever the reader says, what the patterns catch is a crisis; and some phrasings of the
+    corpus are a crisis only because the reader says so."""
+    without_reader = dataclasses.replace(CONTENT, learnt_reader=SaysNo())
+    patterns_only = [text for path in FILES for text in phrasings(path)[0] if without_reader.is_crisis_in_any_language(text)]
+    assert len(patterns_only) > 3000
+    assert all(CONTENT.is_crisis_in_any_language(text) for text in patterns_only[::25])
+    reader_only = [text for path in FILES for text in phrasings(path)[0]
+                   if CONTENT.is_crisis_in_any_language(text) and not without_reader.is_crisis_in_any_language(text)]
+    assert len(reader_only) >= 20, reader_only
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["no notes", "nothing to add", "please", "tonight", "i cant log in", "never mind", "goodbye", "not anymore",
+     "sin notas", "nada que agregar", "ya no", "no puedo", "esta noche", "adios",
+     "I took 5 mg of my oxycodone as prescribed", "my number is 555 123 4567", "took 2 oxycodone, still bad",
+     "what is tms", "can i drive home after ketamine", "i need to reschedule thursday", "estoy agotada"],
+)
+def test_everyday_replies_and_doses_are_not_a_crisis_for_the_reader(text: str) -> None:
+    """Typed answers in flows (a check-in note, a call-back time) are screened too."""
+    assert not CONTENT.learnt_reader.is_crisis(CONTENT.reading(text), len(text.split())), text
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_crisis_yaml_not_examples_are_not_caught_by_the_reader(language: str) -> None:
+    """The reader learns from them too (a not-example added is learnt on the next start)."""
+    crisis = CONTENT.language(language).crisis
+    caught = [text for text in crisis.not_examples if CONTENT.learnt_reader.is_crisis(CONTENT.reading(text), len(text.split()))]
+    assert caught == []
 
 
 def test_check_names_the_line_of_a_malformed_corpus_file(tmp_path: Path) -> None:
