@@ -6,7 +6,8 @@
     python bench/bench_crisis.py --patterns    # every language's patterns alone, without the learnt reader
     python bench/bench_crisis.py --lang es     # one language's crisis.yaml alone, over its own corpus (Spanish)
     python bench/bench_crisis.py --file new.yaml   # a fresh held-out set, before it joins the corpus
-    python bench/bench_crisis.py --reply 200   # also: first reply time for 200 new patients
+    python bench/bench_crisis.py --reply 200   # also: first reply time for 200 new patients, one after another
+    python bench/bench_crisis.py --reply 200 --reply-gap 0.5   # ...the next one 0.5 s after each reply
 
 Recall: the share of crisis phrasings that get the crisis reply. False alarms: the share of
 near-misses (pain idioms, questions about risks, everyday messages) that get it. The bar
@@ -65,8 +66,11 @@ def measure(detector, corpus: dict, show_misses: bool) -> tuple[int, int, int, i
     return caught_total, crisis_total, alarms_total, near_total
 
 
-async def first_replies(count: int) -> list[float]:
-    """Seconds from each new patient's crisis message reaching the stand-in to the reply."""
+async def first_replies(count: int, gap: float = 0.0) -> list[float]:
+    """Seconds from each new patient's crisis message reaching the stand-in to the reply,
+    the next patient writing `gap` seconds after the last reply. Each patient gets the reply,
+    the contact card and a staff alert: with no gap that is more than Telegram's 30 messages
+    a second for the whole bot, and the budget (bot/rate_limiter.py) makes some wait."""
     from bot.app import build_application, running
     from bot.check import placeholders_for
     from bot.config import load_settings
@@ -96,6 +100,7 @@ async def first_replies(count: int) -> list[float]:
                 await server.wait_for(lambda: any(c.method == "sendMessage" for c in server.calls_for(chat)), 10)
                 reply = next(c for c in server.calls_for(chat) if c.method == "sendMessage")
                 timings.append(reply.time - sent)
+                await asyncio.sleep(gap)
         await server.stop()
     return timings
 
@@ -108,6 +113,7 @@ def main() -> int:
     parser.add_argument("--misses", action="store_true", help="list each miss and false alarm")
     parser.add_argument("--file", action="append", type=Path, help="measure this corpus file instead of the content's corpus")
     parser.add_argument("--reply", type=int, default=0, metavar="N", help="time the first reply for N new patients")
+    parser.add_argument("--reply-gap", type=float, default=0.0, metavar="S", help="seconds between one patient's reply and the next patient")
     args = parser.parse_args()
 
     content, _ = load_content(CONTENT_DIR, {})
@@ -133,7 +139,7 @@ def main() -> int:
     p95 = timings[int(0.95 * (len(timings) - 1))]
     print(f"screening time per message: median {1000 * statistics.median(timings):.2f} ms, p95 {1000 * p95:.2f} ms, max {1000 * timings[-1]:.2f} ms ({len(timings)} messages)")
     if args.reply:
-        replies = sorted(asyncio.run(first_replies(args.reply)))
+        replies = sorted(asyncio.run(first_replies(args.reply, args.reply_gap)))
         p95 = replies[int(0.95 * (len(replies) - 1))]
         print(f"first crisis reply, new patient, one at a time: median {1000 * statistics.median(replies):.0f} ms, "
               f"p95 {1000 * p95:.0f} ms, max {1000 * replies[-1]:.0f} ms ({len(replies)} patients)")
