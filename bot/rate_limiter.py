@@ -142,9 +142,12 @@ class BotRateLimiter(AIORateLimiter):
             try:
                 return await callback(*call_args, **call_kwargs)
             except RetryAfter as error:
-                self.budget.hold(_seconds(error))
                 if rate_limit_args == OWN_RETRIES:
+                    # The caller waits and retries by itself (a staff alert to a chat over its
+                    # own limit of a message a second): holding the whole budget for it made
+                    # every patient's answer wait up to a second behind the alerts.
                     raise _RetryAfterForCaller(error) from None
+                self.budget.hold(_seconds(error))
                 raise
 
         try:

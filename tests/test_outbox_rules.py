@@ -110,6 +110,23 @@ async def test_own_retries_hands_a_429_to_the_caller_at_once() -> None:
     assert asyncio.get_running_loop().time() - started < 0.5  # no sleeping on the caller's behalf
 
 
+async def test_a_429_the_caller_retries_itself_holds_no_one_else() -> None:
+    """A staff alert to a chat over its own limit gets a 429 and retries by itself; the next
+    patient's crisis reply must not wait behind it (it once waited up to a second)."""
+    limiter = BotRateLimiter(max_retries=3)
+
+    async def refused(*args, **kwargs):
+        raise RetryAfter(5)
+
+    async def answered(*args, **kwargs):
+        return {"ok": True}
+
+    with pytest.raises(RetryAfter):
+        await limiter.process_request(refused, (), {}, "sendMessage", {"chat_id": 777}, OWN_RETRIES)
+    reply = asyncio.ensure_future(limiter.process_request(answered, (), {}, "sendMessage", {"chat_id": 1001}, None))
+    assert await asyncio.wait_for(reply, timeout=1) == {"ok": True}  # not held for the alert's 5 s
+
+
 async def test_other_calls_keep_the_limiters_own_retries() -> None:
     limiter = BotRateLimiter(max_retries=2)
     calls = 0
