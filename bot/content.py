@@ -254,9 +254,12 @@ class Content:
         """Whether any language's safety net reads the text as a crisis: a patient may write
         in another language than the one they read in, and must be caught either way. The
         patterns of each crisis.yaml decide first; the learnt reader may only add a catch."""
-        if any(language.crisis.is_crisis(text) for language in self.languages.values()):
+        # Each language reads the message once: its patterns, then the reader, see that reading.
+        detectors = [language.crisis.detector for language in self.languages.values()]
+        readings = [detector.read(text) for detector in detectors]
+        if any(detector.family_of_reading(reading) for detector, reading in zip(detectors, readings)):
             return True
-        return self.learnt_reader is not None and self.learnt_reader.is_crisis(self.reading(text), len(normalise(text).split()))
+        return self.learnt_reader is not None and self.learnt_reader.is_crisis(" | ".join(readings), len(normalise(text).split()))
 
     def reading(self, text: str) -> str:
         """The message as every language's detector reads it (typos mended, shorthand spelt

@@ -143,7 +143,10 @@ class Detector:
 
     def family(self, text: str) -> str | None:
         """The name of the first family the message belongs to, or None."""
-        reading = self.read(text)
+        return self.family_of_reading(self.read(text))
+
+    def family_of_reading(self, reading: str) -> str | None:
+        """The same, for a message already read (`read`)."""
         return next((family.name for family in self.families if family.matches(reading)), None)
 
     def is_crisis(self, text: str) -> bool:

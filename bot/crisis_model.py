@@ -10,9 +10,9 @@ only add catches, never hide one.
 
 It is a kept library's plain text classifier (scikit-learn): TF-IDF over letter groups
 (which tolerate typos and word endings) and over words and word pairs, then logistic
-regression. It learns at start-up from the content (about a second), so a phrasing a
-clinician adds to the corpus is learnt on the next start (about 2 s of it); nothing is
-trained elsewhere or shipped as a binary. Pure: no Telegram, no I/O.
+regression. It learns at start-up from the content (about 2 s), so a phrasing a clinician
+adds to the corpus is learnt on the next start; nothing is trained elsewhere or shipped as a
+binary. Pure: no Telegram, no I/O.
 """
 
 from __future__ import annotations
