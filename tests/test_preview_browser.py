@@ -379,6 +379,33 @@ def test_a_check_in_and_the_history_chart(page, preview, lang) -> None:
     page.screenshot(path=str(ARTIFACTS / "preview-history.png"))
 
 
+def test_nothing_typed_before_the_chat_has_loaded_is_lost(page, preview, lang) -> None:
+    """Until the chat's state arrives the composer is disabled: a message typed into it
+    earlier was cleared and never sent (a browser test once lost its /broadcast that way)."""
+    from playwright.sync_api import expect
+
+    held = []  # the page's requests for the chat's state, held back until released
+
+    def hold_the_state(route) -> None:
+        if held is None:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route("**/api/state*", hold_the_state)
+    open_chat(page, preview, CARMEN)
+    box = page.get_by_label("Message", exact=True)
+    expect(box).to_be_disabled()
+    expect(page.locator("#send-button")).to_be_disabled()
+    assert held, "the page asked for the chat's state"
+    waiting, held = held, None
+    for route in waiting:
+        route.continue_()
+    type_and_send(page, "/help")  # fill waits for the box to be enabled
+    expect(page.locator("article.message.out").last).to_contain_text("/help")
+    expect(bot_messages(page).last).to_contain_text("What I can do")
+
+
 def test_sending_scrolls_to_the_bottom_and_the_toast_leaves_the_buttons_free(page, preview, lang) -> None:
     from playwright.sync_api import expect
 

@@ -528,12 +528,12 @@ function renderCommands() {
 function renderComposer() {
   const chat = view.chat;
   const input = $("composer-input");
-  const canWrite = Boolean(chat.user);
-  input.disabled = !canWrite;
-  $("send-button").disabled = !canWrite;
+  const writable = Boolean(chat.user);
+  input.disabled = !writable;
+  $("send-button").disabled = !writable;
   $("attach-button").hidden = chat.kind !== "private";
   $("attach-persona").textContent = chat.user ? chat.user.name : "";
-  input.placeholder = !canWrite
+  input.placeholder = !writable
     ? "No persona can write here (add a staff persona to preview.yaml)"
     : (chat.keyboard && chat.keyboard.placeholder) || `Message as ${chat.user.name}`;
 }
@@ -562,8 +562,14 @@ function closePopups(returnFocusTo) {
 // ---------------------------------------------------------------------------------------
 // What the persona does
 
+// The persona can write once the state of the chat on screen has arrived: until then the
+// composer is disabled, and nothing typed is cleared without being sent.
+function canWrite() {
+  return Boolean(view.chat && view.chat.id === view.chatId && view.chat.user);
+}
+
 async function sendText(text) {
-  if (!view.chat || !view.chat.user) return;
+  if (!canWrite()) return;
   followBottom();
   await post("/api/send", { chat: view.chatId, text });
   refresh();
@@ -601,6 +607,10 @@ function openChat(id) {
   document.body.classList.remove("tools-open");
   $("tools-toggle").setAttribute("aria-expanded", "false");
   view.chatId = id;
+  // Until this chat's state arrives (apply, then renderComposer), the composer still shows
+  // the chat just left: what was typed there would go to the wrong persona or be lost.
+  $("composer-input").disabled = true;
+  $("send-button").disabled = true;
   refresh();
 }
 
@@ -714,7 +724,7 @@ document.addEventListener("DOMContentLoaded", () => {
     event.preventDefault();
     const input = $("composer-input");
     const text = input.value.trim();
-    if (!text) return;
+    if (!text || !canWrite()) return;
     input.value = "";
     sendText(text);
   });
