@@ -528,9 +528,8 @@ function renderCommands() {
 function renderComposer() {
   const chat = view.chat;
   const input = $("composer-input");
-  const writable = Boolean(chat.user);
-  input.disabled = !writable;
-  $("send-button").disabled = !writable;
+  const writable = canWrite();
+  enableComposer(writable);
   $("attach-button").hidden = chat.kind !== "private";
   $("attach-persona").textContent = chat.user ? chat.user.name : "";
   input.placeholder = !writable
@@ -566,6 +565,11 @@ function closePopups(returnFocusTo) {
 // composer is disabled, and nothing typed is cleared without being sent.
 function canWrite() {
   return Boolean(view.chat && view.chat.id === view.chatId && view.chat.user);
+}
+
+function enableComposer(enabled) {
+  $("composer-input").disabled = !enabled;
+  $("send-button").disabled = !enabled;
 }
 
 async function sendText(text) {
@@ -609,8 +613,7 @@ function openChat(id) {
   view.chatId = id;
   // Until this chat's state arrives (apply, then renderComposer), the composer still shows
   // the chat just left: what was typed there would go to the wrong persona or be lost.
-  $("composer-input").disabled = true;
-  $("send-button").disabled = true;
+  enableComposer(false);
   refresh();
 }
 
